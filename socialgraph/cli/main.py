@@ -1,0 +1,19 @@
+"""The ``socialgraph`` command line: one sub-command module per task, wired together here."""
+from __future__ import annotations
+
+import typer
+
+from socialgraph.cli import baseline, datasets
+
+app = typer.Typer(
+    name="socialgraph",
+    help="Predict social relationships: datasets, baselines, training, scoring, suggestions, benchmarks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(datasets.app, name="datasets")
+app.command("baseline")(baseline.baseline)
+
+if __name__ == "__main__":
+    app()
