@@ -1,0 +1,10 @@
+"""Evaluation: metrics, heuristic scorers and candidate generators, OGB's evaluator, heuristic baselines."""
+from socialgraph.eval.baselines import heuristic_baselines
+from socialgraph.eval.heuristics import METHODS, HeuristicParams, score_pairs, score_rows, top_candidates
+from socialgraph.eval.metrics import (auc, average_precision, hits_at_k, mae, mrr, ndcg_at_k, ranks, recall_at_k,
+                                      rmse, top_k_items)
+from socialgraph.eval.ogb import ogb_evaluate, ogb_hits
+
+__all__ = ["HeuristicParams", "METHODS", "auc", "average_precision", "heuristic_baselines", "hits_at_k", "mae",
+           "mrr", "ndcg_at_k", "ogb_evaluate", "ogb_hits", "ranks", "recall_at_k", "rmse", "score_pairs",
+           "score_rows", "top_candidates", "top_k_items"]
