@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from socialgraph.encoders.base import Encoded, Encoder, as_list
 from socialgraph.paths import cache_root
@@ -23,6 +24,13 @@ from socialgraph.paths import cache_root
 def hash_values(values: Sequence, h: Optional["hashlib._Hash"] = None) -> str:
     """A sha1 of a sequence of scalars / strings / token lists / None, stable across runs."""
     h = h or hashlib.sha1()
+    if sp.issparse(values):
+        m = sp.csr_matrix(values)
+        m.sum_duplicates()
+        h.update(f"csr{m.shape}".encode())
+        for a in (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data.astype(np.float64)):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
     for v in as_list(values):
         h.update(_canonical(v).encode("utf-8", "surrogatepass"))
         h.update(b"\x1e")

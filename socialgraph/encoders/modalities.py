@@ -1,0 +1,200 @@
+"""Fit one encoder per attribute column (grouping categorical and numeric columns) and encode a whole table.
+
+:class:`ModalityEncoders` turns an :class:`~socialgraph.data.schema.AttributeTable` (plus, optionally, the user x
+item engagement matrix and the items' attribute table) into ``dict[str, Encoded]`` keyed by modality name:
+
+=======================  ===============================================================================
+``text:<column>``        :class:`TfidfSvdText` (or :class:`SentenceTransformerText`) per text column
+``image:<column>``       :class:`ImageEncoder` per image-path column
+``multihot:<column>``    :class:`MultiHotEncoder` per token-set column
+``categorical``          one-hot blocks of every categorical column, concatenated; mask = any present
+``numeric``              one :class:`NumericEncoder` over all numeric columns; mask = any present
+``interactions``         :class:`InteractionEncoder` over the engagement matrix (and the items' modalities)
+=======================  ===============================================================================
+
+Encoders are fitted on ``train_rows`` only (an inductive split holds users out). Item encoders, used by the
+interaction history, are fitted on all items: item attributes are content, not the users' held-out labels.
+``get_state`` / ``from_state`` give the whole set as JSON config + flat ``{"<encoder>/<array>": ndarray}``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import numpy as np
+import scipy.sparse as sp
+
+from socialgraph.data.schema import AttributeTable, Role
+from socialgraph.encoders.base import Encoded, Encoder
+from socialgraph.encoders.image import ImageEncoder
+from socialgraph.encoders.interactions import InteractionEncoder
+from socialgraph.encoders.tabular import CategoricalEncoder, MultiHotEncoder, NumericEncoder
+from socialgraph.encoders.text import SentenceTransformerText, TfidfSvdText
+
+TEXT_BACKENDS = ("tfidf", "sentence-transformers")
+
+
+@dataclass
+class ModalityConfig:
+    """Which encoder and width each role gets."""
+
+    text: str = "tfidf"
+    text_dim: int = 64
+    text_min_df: int = 2
+    sentence_model: str = "all-MiniLM-L6-v2"
+    multihot_dim: int = 64
+    categorical_max: int = 1000
+    numeric_log: object = "auto"
+    image_backbone: str = "auto"
+    image_dim: Optional[int] = 64
+    image_root: Optional[str] = None
+    interaction_dim: int = 64
+    interaction_weighting: str = "log1p"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.text not in TEXT_BACKENDS:
+            raise ValueError(f"text must be one of {TEXT_BACKENDS}, got {self.text!r}")
+
+
+class ModalityEncoders:
+    """One fitted encoder per modality of a user attribute table (and the interaction history)."""
+
+    def __init__(self, config: Optional[ModalityConfig] = None) -> None:
+        self.config = config or ModalityConfig()
+        self.encoders_: dict[str, Encoder] = {}      # key: "<modality>" or "categorical:<column>"
+        self.columns_: dict[str, list[str]] = {}     # modality -> columns it reads
+        self.items_: Optional["ModalityEncoders"] = None
+
+    # ------------------------------------------------------------------ fit / transform
+    def fit(self, table: Optional[AttributeTable], train_rows: Optional[np.ndarray] = None, *,
+            engagements: Optional[sp.spmatrix] = None,
+            item_attrs: Optional[AttributeTable] = None) -> "ModalityEncoders":
+        """Fit on the rows ``train_rows`` of ``table`` (default: all rows) and of ``engagements``."""
+        self.encoders_, self.columns_, self.items_ = {}, {}, None
+        rows = None if train_rows is None else np.asarray(train_rows)
+        if table is not None:
+            train = table if rows is None else table.take(rows)
+            self._fit_table(train)
+        if engagements is not None:
+            e = sp.csr_matrix(engagements)
+            item_x = None
+            if item_attrs is not None and item_attrs.roles:
+                self.items_ = ModalityEncoders(self.config).fit(item_attrs)
+                item_x = _concat(self.items_.transform(item_attrs))
+            enc = InteractionEncoder(dim=self.config.interaction_dim, weighting=self.config.interaction_weighting,
+                                     seed=self.config.seed)
+            self.encoders_["interactions"] = enc.fit(e if rows is None else e[rows], item_x)
+            self.columns_["interactions"] = []
+        if not self.encoders_:
+            raise ValueError("ModalityEncoders: nothing to encode (no attribute column with a role, no engagements)")
+        return self
+
+    def transform(self, table: Optional[AttributeTable], *, engagements: Optional[sp.spmatrix] = None,
+                  cache: bool = False) -> dict[str, Encoded]:
+        """Encode every row of ``table`` (and ``engagements``) -> ``{modality: Encoded}``."""
+        out: dict[str, Encoded] = {}
+        for modality, cols in self.columns_.items():
+            if modality == "interactions":
+                if engagements is None:
+                    raise ValueError("the encoders were fitted with engagements: pass engagements= to transform")
+                out[modality] = self.encoders_[modality].transform(sp.csr_matrix(engagements), cache=cache)
+            elif modality == "categorical":
+                blocks = [self.encoders_[f"categorical:{c}"].transform(table.frame[c], cache=cache) for c in cols]
+                out[modality] = Encoded(np.hstack([b.x for b in blocks]),
+                                        np.logical_or.reduce([b.mask for b in blocks]))
+            elif modality == "numeric":
+                values = table.frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
+                out[modality] = self.encoders_[modality].transform(values, cache=cache)
+            else:
+                out[modality] = self.encoders_[modality].transform(table.frame[cols[0]], cache=cache)
+        return out
+
+    def fit_transform(self, table: Optional[AttributeTable], train_rows: Optional[np.ndarray] = None, *,
+                      engagements: Optional[sp.spmatrix] = None, item_attrs: Optional[AttributeTable] = None,
+                      cache: bool = False) -> dict[str, Encoded]:
+        self.fit(table, train_rows, engagements=engagements, item_attrs=item_attrs)
+        return self.transform(table, engagements=engagements, cache=cache)
+
+    def fit_graph(self, graph, train_rows: Optional[np.ndarray] = None) -> "ModalityEncoders":
+        """Fit on a :class:`~socialgraph.data.graph.SocialGraph`'s user attributes and engagements (pass a graph
+        whose engagements are already restricted to the training engagements)."""
+        e = graph.engagement_matrix() if graph.num_engagements else None
+        return self.fit(graph.user_attrs, train_rows, engagements=e, item_attrs=graph.item_attrs)
+
+    def transform_graph(self, graph, *, cache: bool = False) -> dict[str, Encoded]:
+        e = graph.engagement_matrix() if "interactions" in self.columns_ else None
+        return self.transform(graph.user_attrs, engagements=e, cache=cache)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        """Width of each modality's ``x``."""
+        out = {}
+        for modality, cols in self.columns_.items():
+            if modality == "categorical":
+                out[modality] = sum(self.encoders_[f"categorical:{c}"].output_dim for c in cols)
+            else:
+                out[modality] = self.encoders_[modality].output_dim
+        return out
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """``(config, arrays)``: JSON-able config and a flat dict of arrays (``"<encoder>/<array>"`` keys)."""
+        config = {"config": asdict(self.config), "columns": self.columns_, "encoders": {}, "items": None}
+        arrays: dict[str, np.ndarray] = {}
+        for key, enc in self.encoders_.items():
+            cfg, arr = enc.get_state()
+            config["encoders"][key] = cfg
+            arrays.update({f"{key}/{name}": a for name, a in arr.items()})
+        if self.items_ is not None:
+            cfg, arr = self.items_.get_state()
+            config["items"] = cfg
+            arrays.update({f"items/{name}": a for name, a in arr.items()})
+        return config, arrays
+
+    @classmethod
+    def from_state(cls, config: dict, arrays: dict[str, np.ndarray]) -> "ModalityEncoders":
+        self = cls(ModalityConfig(**config["config"]))
+        self.columns_ = {m: list(c) for m, c in config["columns"].items()}
+        for key, cfg in config["encoders"].items():
+            prefix = f"{key}/"
+            own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            self.encoders_[key] = Encoder.from_state(cfg, own)
+        if config.get("items") is not None:
+            own = {k[len("items/"):]: v for k, v in arrays.items() if k.startswith("items/")}
+            self.items_ = cls.from_state(config["items"], own)
+        return self
+
+    # ------------------------------------------------------------------ internals
+    def _fit_table(self, train: AttributeTable) -> None:
+        c = self.config
+        for col in train.columns(Role.TEXT):
+            enc: Encoder = (SentenceTransformerText(model=c.sentence_model) if c.text == "sentence-transformers"
+                            else TfidfSvdText(dim=c.text_dim, min_df=c.text_min_df, seed=c.seed))
+            self._add(f"text:{col}", [col], enc.fit(train.frame[col]))
+        for col in train.columns(Role.IMAGE):
+            enc = ImageEncoder(backbone=c.image_backbone, dim=c.image_dim, root=c.image_root, seed=c.seed)
+            self._add(f"image:{col}", [col], enc.fit(train.frame[col]))
+        for col in train.columns(Role.MULTIHOT):
+            self._add(f"multihot:{col}", [col], MultiHotEncoder(dim=c.multihot_dim, seed=c.seed)
+                      .fit(train.frame[col]))
+        cats = train.columns(Role.CATEGORICAL)
+        if cats:
+            self.columns_["categorical"] = cats
+            for col in cats:
+                self.encoders_[f"categorical:{col}"] = CategoricalEncoder(max_categories=c.categorical_max) \
+                    .fit(train.frame[col])
+        nums = train.columns(Role.NUMERIC)
+        if nums:
+            values = train.frame[nums].to_numpy(dtype=np.float64, na_value=np.nan)
+            self._add("numeric", nums, NumericEncoder(log=c.numeric_log).fit(values))
+
+    def _add(self, modality: str, cols: list[str], enc: Encoder) -> None:
+        self.encoders_[modality] = enc
+        self.columns_[modality] = cols
+
+
+def _concat(encoded: dict[str, Encoded]) -> Encoded:
+    """All modalities side by side (each block zero where missing); mask = any modality present."""
+    parts = list(encoded.values())
+    return Encoded(np.hstack([p.x for p in parts]), np.logical_or.reduce([p.mask for p in parts]))
