@@ -119,11 +119,11 @@ def test_heuristic_baselines_under_the_protocol(lastfm):
     assert 0.15 < res["aa"]["hits@50"] < 0.40
     assert res["aa"]["hits@20"] <= res["aa"]["hits@50"] <= res["aa"]["hits@100"]
     assert res["aa"]["auc"] > res["pa"]["auc"] > 0.5
-    # Scores must come from the training graph: the same heuristic on the full graph (test links leaked) is far
-    # better, and the baseline equals scoring on the training adjacency.
+    # Scores must come from the training graph: Katz counts the direct link, so on the full graph (test links
+    # leaked) it is near perfect, while the baseline equals scoring on the training adjacency.
     pairs = np.r_[s.test, s.negatives]
-    full = score_pairs(lastfm.adjacency(), pairs, "aa")
+    full = score_pairs(lastfm.adjacency(), pairs, "katz")
     leaky = evaluate_link_scores(full[: len(s.test)], full[len(s.test):])
-    assert leaky["hits@50"] > res["aa"]["hits@50"] + 0.1
+    assert leaky["hits@50"] > 0.9 > heuristic_baselines(s, ["katz"])["katz"]["hits@50"]
     honest = score_pairs(s.train_adjacency(), pairs, "aa")
     assert evaluate_link_scores(honest[: len(s.test)], honest[len(s.test):]) == res["aa"]
