@@ -21,14 +21,19 @@ def _evaluator(name: str):
 
 def ogb_evaluate(name: str, pos: np.ndarray, neg: np.ndarray, k: Optional[int] = None) -> dict[str, float]:
     """OGB's evaluation of positive scores ``pos`` ``[P]`` against ``neg`` (``[N]`` for Hits@K datasets, ``[P, M]``
-    for MRR datasets); ``k`` overrides the dataset's K for Hits@K datasets. Values come back as Python floats."""
+    for MRR datasets); ``k`` overrides the dataset's K for Hits@K datasets. Per-positive lists (``mrr_list``) come
+    back averaged, every value as a Python float."""
     ev = _evaluator(name)
     if k is not None:
         if "hits@" not in ev.eval_metric:
             raise ValueError(f"{name} is evaluated by {ev.eval_metric}, not Hits@K")
         ev.K = int(k)
-    res = ev.eval({"y_pred_pos": np.asarray(pos, dtype=np.float64), "y_pred_neg": np.asarray(neg, dtype=np.float64)})
-    return {key: float(np.mean(v)) for key, v in res.items()}
+    import torch
+
+    # Torch tensors, not numpy arrays: ogb 1.3.6's numpy branch of the MRR evaluation calls ``.sum(dim=1)``.
+    res = ev.eval({"y_pred_pos": torch.as_tensor(np.asarray(pos, dtype=np.float64)),
+                   "y_pred_neg": torch.as_tensor(np.asarray(neg, dtype=np.float64))})
+    return {key: float(torch.as_tensor(v, dtype=torch.float64).mean()) for key, v in res.items()}
 
 
 def ogb_hits(name: str, pos: np.ndarray, neg: np.ndarray, k: int) -> float:
