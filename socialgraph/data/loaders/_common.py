@@ -1,7 +1,6 @@
 """Helpers shared by the loaders: id maps, edge canonicalisation, multi-hot columns, tolerant table reading."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -72,23 +71,6 @@ def multihot(num_rows: int, rows: np.ndarray, tokens: np.ndarray) -> list[Option
     for r, chunk in zip(rows[starts].tolist(), np.split(tokens, starts[1:])):
         out[r] = chunk.tolist()
     return out
-
-
-def read_json_lists(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A ``{"id": [token, ...]}`` JSON file (MUSAE features) as parallel ``(ids, tokens)`` int64 arrays."""
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise DataError(f"not valid JSON: {err}", file=str(path)) from err
-    if not isinstance(raw, dict):
-        raise DataError("expected a JSON object mapping node ids to lists of feature ids", file=str(path))
-    lengths = np.fromiter((len(v) for v in raw.values()), dtype=np.int64, count=len(raw))
-    try:
-        ids = np.repeat(np.array([int(k) for k in raw], dtype=np.int64), lengths)
-        tokens = np.fromiter((int(t) for v in raw.values() for t in v), dtype=np.int64, count=int(lengths.sum()))
-    except (TypeError, ValueError) as err:
-        raise DataError(f"node ids and feature ids must be integers: {err}", file=str(path)) from err
-    return ids, tokens
 
 
 def categorical(values: Sequence, names: Optional[dict] = None) -> pd.Series:
