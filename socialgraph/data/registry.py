@@ -413,6 +413,11 @@ def fetch_files(card: DatasetCard, *, verify: bool = True) -> dict[str, Path]:
                     hint=(f"set SOCIALGRAPH_DATA to a folder that holds {card.folder or spec.path} "
                           f"(currently {root}), or go online (SOCIALGRAPH_OFFLINE unset) to download it from "
                           f"{spec.url or card.homepage}"))
+        elif path is None and spec.url and not spec.directory and _online(spec.url):
+            try:  # an optional file enriches the dataset; failing to fetch it must not block loading
+                path = download(card, spec, root)
+            except (DataError, OSError) as err:
+                warnings.warn(f"{card.name}: optional file {spec.path} could not be downloaded: {err}", stacklevel=2)
         if path is not None:
             paths[spec.key] = path
     if verify:
