@@ -218,8 +218,8 @@ def _read_csv(path: Path, id_columns: tuple[str, ...]) -> Table:
     extra = np.zeros(len(frame), dtype=np.int64)
     for col in frame.columns:
         s = frame[col]
-        if pd.api.types.is_string_dtype(s) or s.dtype == object:
-            extra += s.astype(object).map(lambda v: v.count("\n") if isinstance(v, str) else 0).to_numpy(np.int64)
+        if s.dtype != object and pd.api.types.is_string_dtype(s):  # pandas reads text columns as str
+            extra += s.str.count("\n").fillna(0).to_numpy(dtype=np.int64)
     lines = 2 + np.arange(len(frame), dtype=np.int64) + np.concatenate([[0], np.cumsum(extra)[:-1]]).astype(np.int64)
     blank = frame.isna().all(axis=1).to_numpy() if len(frame.columns) else np.zeros(len(frame), dtype=bool)
     table = Table(frame[~blank], path.name, lines=lines[~blank], text=True)
