@@ -168,3 +168,26 @@ def test_engagements_without_friends_make_a_graph(tmp_path):
     g = read_folder(d)
     assert g.num_users == 2 and g.num_friend_edges == 0 and g.item_ids.tolist() == ["a"]
     assert g.engagement_time.tolist() == [1577836800, 1577923200]
+
+
+def test_documented_example_reads_as_described(tmp_path):
+    """The complete example of docs/data-format.md, taken from the page itself."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data-format.md").read_text()
+    d = tmp_path / "tiny-club"
+    (d / "img").mkdir(parents=True)
+    for name, body in re.findall(r"`tiny-club/(\w+\.csv)`\s*```csv\n(.*?)```", doc, flags=re.S):
+        (d / name).write_text(body)
+    (d / "schema.yaml").write_text(re.search(r"```yaml\n(.*?)```", doc, flags=re.S).group(1))
+    for img in ("ann.jpg", "bob.png", "dee.jpg"):
+        (d / "img" / img).write_bytes(b"\xff\xd8")
+    g = read_folder(d)
+    assert g.name == "tiny-club" and g.user_ids.tolist() == ["ann", "bob", "cy", "dee"]
+    assert g.num_friend_edges == 3 and g.num_items == 2 and g.num_engagements == 3 and len(g.blocked) == 1
+    assert g.user_attrs.roles == {"bio": Role.TEXT, "avatar": Role.IMAGE, "age": Role.NUMERIC,
+                                  "country": Role.CATEGORICAL, "interests": Role.MULTIHOT}
+    frame = g.user_attrs.frame
+    assert np.isnan(frame["age"][1]) and frame["bio"][2] is None and frame["avatar"][2] is None
+    assert frame["interests"].tolist() == [["climbing", "baking"], ["music", "film"], ["music"], None]
+    assert g.friend_time.tolist() == [1614556800, 1618252200, 1618252200]  # ISO dates and unix seconds
