@@ -237,14 +237,13 @@ def test_mixed_id_types_across_tables(tmp_path):
     fails(d, "friends.csv", "line 2", "mixed id types across tables", "users.csv", "'u1'")
 
 
-def test_mixed_id_types_in_parquet_column(tmp_path):
-    d = folder(tmp_path)
-    pd.DataFrame({"src": pd.Series([1, 2, "x"], dtype=object), "dst": [2, 3, 4]}).to_pickle(d / "f.pkl")
-    # pyarrow refuses to write such a column, so check the in-memory path that parquet and DataFrames share
+def test_mixed_id_types_in_typed_column():
+    """Parquet files and DataFrames carry Python values: an object column of ints and strings is refused."""
     from socialgraph.data.convert import from_pandas
 
-    with pytest.raises(DataError, match=r"friends table: row 3: mixed id types in src: 'x'"):
-        from_pandas(pd.read_pickle(d / "f.pkl"))
+    friends = pd.DataFrame({"src": pd.Series([1, 2, "x"], dtype=object), "dst": [2, 3, 4]})
+    with pytest.raises(DataError, match=r"friends table: row 3: mixed id types in src: 'x' is a string but 1"):
+        from_pandas(friends)
 
 
 # ------------------------------------------------------------------------------------------------ times
