@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -71,9 +71,3 @@ def multihot(num_rows: int, rows: np.ndarray, tokens: np.ndarray) -> list[Option
     for r, chunk in zip(rows[starts].tolist(), np.split(tokens, starts[1:])):
         out[r] = chunk.tolist()
     return out
-
-
-def categorical(values: Sequence, names: Optional[dict] = None) -> pd.Series:
-    """A categorical column (missing stays missing); ``names`` maps codes to readable labels."""
-    s = pd.Series(values)
-    return s.map(names) if names is not None else s

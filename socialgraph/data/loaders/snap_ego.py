@@ -13,7 +13,6 @@ are kept as strings.
 from __future__ import annotations
 
 import gzip
-import io
 import tarfile
 from pathlib import Path
 from typing import Mapping
