@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
         return len(value) == 0
     try:
-        return bool(value != value)  # NaN
+        return bool(pd.isna(value))  # None, NaN, NaT, pd.NA
     except (TypeError, ValueError):
         return False
 

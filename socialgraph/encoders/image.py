@@ -78,6 +78,12 @@ class ImageEncoder(Encoder):
             self.pca_components_ = vt[:k].astype(np.float32)
         return self
 
+    def transform(self, values: Sequence, *, cache: bool = False) -> Encoded:
+        """Encode image paths. ``cache`` is accepted for the common interface, but images are always cached per
+        file by content (``file_cache``): a key over the path strings would miss a file changed in place."""
+        self._check_fitted()
+        return self._transform(values)
+
     def _transform(self, values: Sequence) -> Encoded:
         feats, mask = self.features(values)
         if self.pca_components_ is not None:
