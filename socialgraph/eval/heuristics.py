@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 METHODS: tuple[str, ...] = ("cn", "aa", "ra", "jaccard", "pa", "katz", "ppr")
+_DENSE_BLOCK = 1 << 23  # entries of one dense [users, n] block of katz / ppr candidate scores (64 MiB)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,30 @@ def score_rows(adj: sp.spmatrix, users: np.ndarray, method: str = "aa", *,
     return out.tocsr()
 
 
+def _dense_path_rows(a: sp.csr_matrix, users: np.ndarray, m: str, p: HeuristicParams) -> np.ndarray:
+    """Katz / PPR rows of ``users`` as a dense ``[len(users), n]`` block: after a few hops the rows are nearly
+    dense, where one sparse-times-dense product per step beats growing sparse rows."""
+    n = a.shape[0]
+    if m == "katz":
+        coeffs, left_t, right_t = _katz_coeffs(p), a, a
+    else:
+        coeffs = _ppr_coeffs(p)
+        walk = _random_walk(a).tocsr()
+        left_t, right_t = walk.T.tocsr(), walk  # x @ M computed as (M^T @ x^T)^T
+    xl = np.zeros((n, len(users)))
+    xl[users, np.arange(len(users))] = 1.0
+    xr = xl.copy() if m == "ppr" else None
+    out = np.zeros((n, len(users)))
+    for l, c in enumerate(coeffs):
+        if l:
+            xl = left_t @ xl
+            if xr is not None:
+                xr = right_t @ xr
+        if c != 0.0:
+            out += c * (xl + xr if xr is not None else xl)
+    return out.T
+
+
 def top_candidates(adj: sp.spmatrix, users: np.ndarray, k: int, method: str = "aa", *,
                    exclude_existing: bool = True, batch_size: int = 1024,
                    params: Optional[HeuristicParams] = None, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +234,9 @@ def top_candidates(adj: sp.spmatrix, users: np.ndarray, k: int, method: str = "a
     Self is never a candidate; with ``exclude_existing`` neither are current neighbours in ``adj``. Only users
     with a positive score are returned, so a row may be short: missing slots hold candidate ``-1`` and score
     ``-inf`` (``pa`` ranks every user by degree and fills all slots the graph allows). Users are processed in
-    chunks of ``batch_size`` through sparse matrix products; ties are broken by the smaller user row.
+    chunks of ``batch_size`` through sparse matrix products (``katz`` / ``ppr`` over more than 3 hops, whose rows
+    are then nearly dense, through dense blocks of bounded size); ties are broken by the smaller user row, except
+    that on the dense path which of several users tied at the k-th score is kept is unspecified.
 
     Returns:
         ``(cand, scores)``: int64 ``[len(users), k]`` and float64 ``[len(users), k]``, best first.
@@ -224,6 +251,12 @@ def top_candidates(adj: sp.spmatrix, users: np.ndarray, k: int, method: str = "a
     score = np.full((len(users), k), -np.inf)
     if k <= 0 or len(users) == 0:
         return cand, score
+    p = params or HeuristicParams()
+    hops = {"katz": p.katz_max_length, "ppr": p.ppr_steps}.get(m, 2)
+    dense = hops > 3  # rows reach most of a social graph after 4 hops: dense blocks are then cheaper
+    if dense:
+        # Cap a dense block of path scores at _DENSE_BLOCK entries whatever batch_size asks.
+        batch_size = max(1, min(batch_size, _DENSE_BLOCK // n))
     starts = range(0, len(users), batch_size)
     if progress:
         from tqdm.auto import tqdm
@@ -247,6 +280,16 @@ def top_candidates(adj: sp.spmatrix, users: np.ndarray, k: int, method: str = "a
             rows = np.repeat(np.arange(b), width)
             cols = np.tile(top, b)
             vals = d[u][rows] * d[cols]
+        elif dense:
+            block = _dense_path_rows(a, u, m, p)
+            block[ex_keys // n, ex_keys % n] = 0.0
+            # Only the best ``k`` of each row go on to the exact tie-broken sort below.
+            kk = min(k, n)
+            part = np.argpartition(-block, kk - 1, axis=1)[:, :kk]
+            vals = np.take_along_axis(block, part, 1).ravel()
+            rows, cols = np.repeat(np.arange(b), kk), part.ravel()
+            keep = vals > 0
+            rows, cols, vals = rows[keep], cols[keep], vals[keep]
         else:
             sc = score_rows(a, u, m, params=params).tocoo()
             keep = sc.data > 0
