@@ -1,0 +1,51 @@
+"""Configuration of the model: encoder inputs, fusion, attention layers, heads and loss weights."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ModelConfig:
+    """Architecture.
+
+    Attributes:
+        dim: width of fused user/item vectors and node states.
+        layers: attention message-passing layers.
+        heads: attention heads per layer.
+        conv: ``gatv2``, ``transformer`` or ``mean`` (no attention; ablation).
+        dropout: dropout in the graph layers and heads.
+        fusion: ``attention``, ``sum`` or ``concat`` (see :mod:`socialgraph.model.fusion`).
+        modality_dropout: probability of hiding a whole modality of a user during training.
+        id_embedding: learn a free vector per user/item (transductive boost; new users get none).
+        hetero: make content items nodes with engagement edges when the graph has engagements (off by default:
+            it costs three convolutions per layer, while the interaction-history modality already brings what
+            users engaged with into their input vectors).
+        link_common_neighbours / link_structure: parts of the link scorer (see :mod:`~.heads.link`).
+        link_hidden: width of the link scorer's MLP.
+    """
+
+    dim: int = 64
+    layers: int = 2
+    heads: int = 2
+    conv: str = "gatv2"
+    dropout: float = 0.1
+    fusion: str = "attention"
+    modality_dropout: float = 0.1
+    id_embedding: bool = True
+    hetero: bool = False
+    link_common_neighbours: bool = True
+    link_structure: bool = True
+    link_hidden: int = 128
+
+
+@dataclass
+class LossConfig:
+    """Weights of the jobs trained together. ``learned=True`` learns them instead (uncertainty weighting,
+    Kendall et al. 2018): :math:`\\sum_t e^{-s_t} \\mathcal{L}_t + s_t`, starting from the given weights."""
+
+    link: float = 1.0
+    engagement: float = 0.5
+    preference: float = 0.2
+    feature_reconstruction: float = 0.1
+    adjacency_reconstruction: float = 0.1
+    learned: bool = False

@@ -1,0 +1,112 @@
+"""A trained model with everything needed to use it: encoders, encoded inputs, the graph it passes messages over.
+
+:class:`FittedModel` is what the trainer returns, what a bundle stores and what the predictor wraps. All its
+methods take and return row indices; external ids are the predictor's business.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from socialgraph.data.graph import SocialGraph
+from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES
+from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.model.social_model import SocialModel
+from socialgraph.train.config import Config
+from socialgraph.train.inputs import EncodedGraph
+
+
+@dataclass
+class FittedModel:
+    """Model + inputs + the message-passing graph (training friend pairs and training engagements).
+
+    Attributes:
+        config: the run's configuration.
+        model: the trained network (eval mode).
+        graph: the graph as given (ids, attributes); ``friends`` of ``graph`` is not used for message passing.
+        encoded: fitted encoders and encoded inputs.
+        mp_edges: undirected friend pairs used for message passing and structural features.
+        mp_engagements: engagement rows (into ``graph.engagements``) used as edges / history.
+        engagement_kind: ``implicit`` or ``explicit``.
+        preference: source and category names of the preference head, if any.
+        metrics: evaluation results recorded at training time.
+    """
+
+    config: Config
+    model: SocialModel
+    graph: SocialGraph
+    encoded: EncodedGraph
+    mp_edges: np.ndarray
+    mp_engagements: Optional[np.ndarray] = None
+    engagement_kind: Optional[str] = None
+    preference_source: Optional[str] = None
+    preference_names: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    _z: Optional[dict] = field(default=None, repr=False)
+    _adj: Optional[sp.csr_matrix] = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ graph used at prediction time
+    @property
+    def adjacency(self) -> sp.csr_matrix:
+        if self._adj is None:
+            self._adj = adjacency_from_edges(self.mp_edges, self.graph.num_users)
+        return self._adj
+
+    def edge_index(self) -> dict[tuple, torch.Tensor]:
+        return build_edge_index(self.mp_edges, self.graph, self.mp_engagements)
+
+    def invalidate(self) -> None:
+        """Forget cached embeddings (after the graph or inputs change)."""
+        self._z, self._adj = None, None
+
+    # ------------------------------------------------------------------ embeddings and scores
+    @torch.no_grad()
+    def embeddings(self) -> dict[str, torch.Tensor]:
+        """Node states of every user (and item) after message passing, computed once and cached."""
+        if self._z is None:
+            self.model.eval()
+            self._z = self.model(self.encoded.users, self.edge_index(), self.encoded.items)
+        return self._z
+
+    @torch.no_grad()
+    def link_logits(self, pairs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """Link logits of user-row pairs ``[B, 2]``, in batches, with structure from the message-passing graph."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        z = self.embeddings()["user"]
+        out = []
+        for i in range(0, len(pairs), batch_size):
+            p = pairs[i:i + batch_size]
+            out.append(self.model.link(z, torch.from_numpy(p), pair_structure(self.adjacency, p)).numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    @torch.no_grad()
+    def engagement_scores(self, users: np.ndarray) -> np.ndarray:
+        """Predicted engagement of ``users`` with every item, ``[len(users), num_items]``."""
+        if self.model.engagement is None:
+            raise ValueError("this model has no engagement head (the training graph had no engagements)")
+        z = self.embeddings()
+        return self.model.engagement.all_items(z["user"], z["item"], torch.as_tensor(users)).numpy()
+
+    @torch.no_grad()
+    def preference_scores(self, users: np.ndarray) -> np.ndarray:
+        """Predicted category distribution ``[len(users), C]`` (softmax of the preference head)."""
+        if self.model.preference is None:
+            raise ValueError("this model has no preference head (no category column was found in the data)")
+        z = self.embeddings()["user"][torch.as_tensor(users)]
+        return torch.softmax(self.model.preference(z), dim=1).numpy()
+
+
+def build_edge_index(friend_pairs: np.ndarray, graph: SocialGraph,
+                     engagement_rows: Optional[np.ndarray]) -> dict[tuple, torch.Tensor]:
+    """PyG edge indices: friendships in both directions, and engagements both ways when given."""
+    t = torch.from_numpy(np.ascontiguousarray(np.asarray(friend_pairs, dtype=np.int64).T))
+    out = {FRIEND: torch.cat([t, t.flip(0)], dim=1)}
+    if engagement_rows is not None and graph.engagements is not None:
+        e = torch.from_numpy(np.ascontiguousarray(graph.engagements[engagement_rows].T))
+        out[ENGAGES] = e
+        out[REV_ENGAGES] = e.flip(0)
+    return out
