@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from socialgraph.cli import baseline, datasets
+from socialgraph.cli import baseline, datasets, train
 
 app = typer.Typer(
     name="socialgraph",
@@ -14,6 +14,9 @@ app = typer.Typer(
 )
 app.add_typer(datasets.app, name="datasets")
 app.command("baseline")(baseline.baseline)
+app.command("train", help=train.TRAIN_HELP)(train.train)
+app.command("evaluate")(train.evaluate)
+app.command("score")(train.score)
 
 if __name__ == "__main__":
     app()
