@@ -143,11 +143,17 @@ class Trainer:
         if best_state is not None:
             model.load_state_dict(best_state)
         model.eval()
+        # Platt scaling on validation pairs (whose edges the messages have not seen yet), so the predictor's
+        # probabilities mean what they say; stored with the metrics, hence in the bundle's meta.json.
+        fitted.mp_edges = links.train
+        fitted.invalidate()
+        calibration = platt_calibration(fitted.link_logits(links.val), fitted.link_logits(val_neg)) \
+            if len(links.val) else None
         # At prediction time messages pass over every known friendship, validation ones included.
         fitted.mp_edges = np.r_[links.train, links.val]
         fitted.invalidate()
         fitted.metrics = {"train_seconds": round(time.time() - start, 2), "epochs": len(self.history) and
-                          self.history[-1]["epoch"], "best_val_hits@50": best}
+                          self.history[-1]["epoch"], "best_val_hits@50": best, "calibration": calibration}
         if links.test is not None and links.test_negatives is not None:
             fitted.metrics["test"] = evaluate(fitted, links, eng, pref)
         return fitted
@@ -300,6 +306,17 @@ class Trainer:
         tmp = self.checkpoint_dir / "checkpoint.safetensors.tmp"
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
         tmp.replace(self.checkpoint_dir / "checkpoint.safetensors")
+
+
+def platt_calibration(pos: np.ndarray, neg: np.ndarray) -> dict:
+    """Platt scaling ``p = sigmoid(a * logit + b)`` fitted on positive / negative validation logits."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.r_[pos, neg].astype(np.float64).reshape(-1, 1)
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    lr = LogisticRegression(C=1e4).fit(x, y)
+    return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0]),
+            "positives": int(len(pos)), "negatives": int(len(neg))}
 
 
 def _remap_columns(common: torch.Tensor, local, num: int) -> torch.Tensor:
