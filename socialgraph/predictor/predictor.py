@@ -1,0 +1,521 @@
+"""The prediction API over a trained bundle: score pairs, suggest friends, explain a pair, embed new users.
+
+Everything here takes and returns *external* user ids; rows are internal. The predictor never trains: it wraps a
+:class:`~socialgraph.train.fitted.FittedModel` loaded from a bundle, caches the user states after message passing
+(computed once, recomputed only when users or edges are added) and scores with the full link scorer
+(embeddings, common-neighbour pooling and pairwise structure), turning logits into probabilities with the
+calibration recorded at training time.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from socialgraph.data.graph import SocialGraph, canonical_pairs
+from socialgraph.data.schema import AttributeTable, Role
+from socialgraph.eval.heuristics import score_pairs as heuristic_scores
+from socialgraph.model.graph_encoder import FRIEND
+from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.model.social_model import NodeInputs
+from socialgraph.predictor.calibration import Calibration
+from socialgraph.predictor.candidates import fof_candidates, merge_candidates, normalise, pair_keys, pair_member
+from socialgraph.predictor.embed import node_states
+from socialgraph.predictor.explanation import Explanation, SideExplanation
+from socialgraph.train.fitted import FittedModel
+
+PairsLike = Union[np.ndarray, Sequence[Sequence[Any]], pd.DataFrame]
+
+
+class UnknownUserError(KeyError):
+    """An external user id the predictor does not know."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes around it
+        return str(self.args[0]) if self.args else "unknown user"
+
+
+@dataclass
+class Suggestion:
+    """One suggested friend: its id, calibrated probability, number of visible mutual friends and reasons."""
+
+    user_id: Any
+    score: float
+    mutual_friends: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+class Predictor:
+    """Score, suggest and explain friendships with a trained model.
+
+    Args:
+        fitted: a trained model (usually from :meth:`load`).
+        hidden: external ids of users who must never be suggested nor shown as mutual friends.
+        blocked: extra external-id pairs never to suggest to each other (the graph's own ``blocked`` always apply).
+        layerwise: compute user states block by block (default: for graphs of 100,000 users and more).
+    """
+
+    def __init__(self, fitted: FittedModel, *, hidden: Iterable = (), blocked: Optional[PairsLike] = None,
+                 layerwise: Optional[bool] = None) -> None:
+        self.fitted = fitted
+        self.calibration = Calibration.from_metrics(fitted.metrics)
+        self.layerwise = layerwise
+        g = fitted.graph
+        self._friend_pairs = canonical_pairs(np.r_[g.friends.reshape(-1, 2), np.asarray(fitted.mp_edges).reshape(-1, 2)])
+        own = np.zeros((0, 2), np.int64) if g.blocked is None else np.asarray(g.blocked, np.int64).reshape(-1, 2)
+        self._blocked = own
+        self._hidden: set[int] = set()
+        self._new_users = 0
+        self._reset()
+        if blocked is not None:
+            self.block(blocked)
+        self.hide(hidden)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, bundle: Union[str, os.PathLike], **kwargs) -> "Predictor":
+        """Load a bundle (verified: an incomplete, modified or incompatible one raises
+        :class:`~socialgraph.train.bundle.BundleError` saying what is wrong)."""
+        from socialgraph.train.bundle import load_bundle
+
+        return cls(load_bundle(bundle), **kwargs)
+
+    def _reset(self) -> None:
+        self._z: Optional[dict[str, torch.Tensor]] = None
+        self._unit: Optional[np.ndarray] = None
+        self._friend_adj: Optional[sp.csr_matrix] = None
+        self._friend_keys: Optional[np.ndarray] = None
+        self._blocked_keys: Optional[np.ndarray] = None
+
+    # ------------------------------------------------------------------ graph state
+    @property
+    def graph(self) -> SocialGraph:
+        return self.fitted.graph
+
+    @property
+    def num_users(self) -> int:
+        return self.fitted.graph.num_users
+
+    @property
+    def adjacency(self) -> sp.csr_matrix:
+        """The friend graph messages pass over and structural features come from (rows x rows)."""
+        return self.fitted.adjacency
+
+    @property
+    def friend_adjacency(self) -> sp.csr_matrix:
+        """Every known friendship (the graph's friends, message-passing pairs and added edges): never suggested."""
+        if self._friend_adj is None:
+            self._friend_adj = adjacency_from_edges(self._friend_pairs, self.num_users)
+        return self._friend_adj
+
+    def friend_keys(self) -> np.ndarray:
+        """Sorted ``min * n + max`` keys of every known friend pair (``n`` = current number of users)."""
+        if self._friend_keys is None:
+            self._friend_keys = pair_keys(self._friend_pairs, self.num_users)
+        return self._friend_keys
+
+    def blocked_keys(self) -> np.ndarray:
+        """Sorted ``min * n + max`` keys of blocked pairs."""
+        if self._blocked_keys is None:
+            self._blocked_keys = pair_keys(self._blocked, self.num_users)
+        return self._blocked_keys
+
+    @property
+    def hidden_rows(self) -> np.ndarray:
+        return np.array(sorted(self._hidden), dtype=np.int64)
+
+    def hide(self, ids: Iterable) -> None:
+        """Never suggest these users, nor show them as mutual friends."""
+        self._hidden.update(self.rows(list(ids)).tolist())
+
+    def block(self, pairs: PairsLike) -> None:
+        """Never suggest the users of each pair to each other."""
+        rows = self.pair_rows(pairs)
+        self._blocked = np.r_[self._blocked, rows]
+        self._blocked_keys = None
+
+    def rows(self, ids: Iterable, what: str = "user") -> np.ndarray:
+        """Rows of external ids; :class:`UnknownUserError` names the first unknown one."""
+        try:
+            return self.graph.user_index(ids)
+        except KeyError as err:
+            raise UnknownUserError(f"{str(err).strip(chr(39) + chr(34))}; to score a new user pass its features "
+                                   f"(Predictor.add_user or score(..., features={{id: {{...}}}}))") from None
+
+    def pair_rows(self, pairs: PairsLike) -> np.ndarray:
+        """``[P, 2]`` rows of pairs given as an array / list of id pairs or a DataFrame (``src``, ``dst`` columns,
+        else its first two); an unknown id raises :class:`UnknownUserError` naming the pair's position."""
+        if isinstance(pairs, pd.DataFrame):
+            cols = ["src", "dst"] if {"src", "dst"} <= set(pairs.columns) else list(pairs.columns[:2])
+            if len(cols) < 2:
+                raise ValueError(f"pairs table needs two columns (src, dst), got {list(pairs.columns)}")
+            a, b = pairs[cols[0]].tolist(), pairs[cols[1]].tolist()
+        else:
+            arr = np.asarray(pairs, dtype=object)
+            if arr.size == 0:
+                return np.zeros((0, 2), np.int64)
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise ValueError(f"pairs must have shape [P, 2], got {arr.shape}")
+            a, b = arr[:, 0].tolist(), arr[:, 1].tolist()
+        out = np.empty((len(a), 2), np.int64)
+        for j, col in enumerate((a, b)):
+            try:
+                out[:, j] = self.graph.user_index(col)
+            except KeyError:
+                for i, x in enumerate(col):
+                    try:
+                        self.graph.user_index([x])
+                    except KeyError:
+                        raise UnknownUserError(f"pair {i} ({a[i]!r}, {b[i]!r}): unknown user id {x!r}; the model "
+                                               f"knows {self.num_users} users") from None
+        return out
+
+    # ------------------------------------------------------------------ embeddings and scores
+    def embeddings(self) -> dict[str, torch.Tensor]:
+        """User (and item) states after message passing, cached until users or edges change."""
+        if self._z is None:
+            f = self.fitted
+            self._z = node_states(f.model, f.encoded.users, f.encoded.items, f.adjacency, f.edge_index,
+                                  layerwise=self.layerwise)
+        return self._z
+
+    def user_embeddings(self) -> np.ndarray:
+        """``[num_users, dim]`` float32 user states."""
+        return self.embeddings()["user"].numpy()
+
+    def unit_embeddings(self) -> np.ndarray:
+        """User states scaled to unit length (cosine similarity = inner product)."""
+        if self._unit is None:
+            self._unit = normalise(self.user_embeddings())
+        return self._unit
+
+    @torch.no_grad()
+    def link_logits(self, pairs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """Raw link logits of user-*row* pairs ``[P, 2]`` with the full scorer (as ``FittedModel.link_logits``)."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        z = self.embeddings()["user"]
+        adj = self.adjacency
+        link = self.fitted.model.link
+        out = [link(z, torch.from_numpy(pairs[i:i + batch_size]), pair_structure(adj, pairs[i:i + batch_size]))
+               .numpy() for i in range(0, len(pairs), batch_size)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return self.calibration(logits)
+
+    def score(self, u: Any, v: Any, *, features: Optional[dict] = None) -> float:
+        """Probability that ``u`` and ``v`` become friends. ``features`` maps an unknown id to its feature dict:
+        that user is then added first (as :meth:`add_user` does, with no friends) and scored cold-start."""
+        self._add_unknown([u, v], features)
+        r = self.rows([u, v])
+        return float(self.calibration(self.link_logits(r.reshape(1, 2)))[0])
+
+    def score_pairs(self, pairs: PairsLike, *, features: Optional[dict] = None) -> Union[np.ndarray, pd.DataFrame]:
+        """Probabilities of many pairs (array / list of id pairs -> ``[P]`` array; DataFrame -> a copy with a
+        ``score`` column)."""
+        if features:
+            ids = pairs[["src", "dst"]].to_numpy(object).ravel() if isinstance(pairs, pd.DataFrame) \
+                else np.asarray(pairs, dtype=object).ravel()
+            self._add_unknown(ids.tolist(), features)
+        p = self.calibration(self.link_logits(self.pair_rows(pairs)))
+        if isinstance(pairs, pd.DataFrame):
+            out = pairs.copy()
+            out["score"] = p
+            return out
+        return p
+
+    def _add_unknown(self, ids: list, features: Optional[dict]) -> None:
+        if not features:
+            return
+        for x in dict.fromkeys(ids):
+            if x in features:
+                try:
+                    self.graph.user_index([x])
+                except KeyError:
+                    self.add_user(features[x], user_id=x)
+
+    # ------------------------------------------------------------------ suggestions
+    def suggest(self, user: Any, k: int = 20, *, exclude: Iterable = (), candidates: Optional[Iterable] = None,
+                hidden: Iterable = (), fof: int = 200, ann: int = 100) -> list[Suggestion]:
+        """The ``k`` most likely new friends of ``user``, best first.
+
+        Candidates are ``candidates`` (external ids) when given, else the ``fof`` best friends-of-friends by
+        Adamic-Adar plus the ``ann`` nearest users by embedding. Never suggested: the user, existing friends,
+        blocked pairs, hidden users (the predictor's and ``hidden``), and ``exclude``.
+        """
+        if k <= 0:
+            return []
+        r = int(self.rows([user])[0])
+        hide = set(self._hidden) | set(self.rows(list(hidden)).tolist())
+        if candidates is not None:
+            cand = np.unique(self.rows(list(candidates)))
+            source_ann = np.zeros(len(cand), bool)
+        else:
+            f = fof_candidates(self.adjacency, np.array([r]), fof)[0] if fof > 0 else np.zeros(0, np.int64)
+            sims = self.unit_embeddings() @ self.unit_embeddings()[r]
+            sims[r] = -np.inf
+            a = np.argsort(-sims, kind="stable")[:ann] if ann > 0 else np.zeros(0, np.int64)
+            _, cand = merge_candidates(f[None, :], a[None, :])
+            source_ann = ~np.isin(cand, f)
+        keep = self._allowed(np.full(len(cand), r), cand, hide | set(self.rows(list(exclude)).tolist()))
+        cand, source_ann = cand[keep], source_ann[keep]
+        if len(cand) == 0:
+            return []
+        pairs = np.stack([np.full(len(cand), r), cand], 1)
+        p = self.calibration(self.link_logits(pairs))
+        order = np.lexsort((cand, -p))[:k]
+        return [self._suggestion(r, int(cand[i]), float(p[i]), bool(source_ann[i]), hide) for i in order]
+
+    def _allowed(self, users: np.ndarray, cand: np.ndarray, hide: set) -> np.ndarray:
+        n = self.num_users
+        ok = (cand != users) & ~pair_member(self.friend_keys(), users, cand, n) \
+            & ~pair_member(self.blocked_keys(), users, cand, n)
+        if hide:
+            ok &= ~np.isin(cand, np.fromiter(hide, np.int64))
+        return ok
+
+    def _visible_mutual(self, a: int, b: int, hide: set) -> np.ndarray:
+        adj = self.adjacency
+        mutual = np.intersect1d(adj.indices[adj.indptr[a]:adj.indptr[a + 1]],
+                                adj.indices[adj.indptr[b]:adj.indptr[b + 1]])
+        return mutual[~np.isin(mutual, np.fromiter(hide, np.int64, len(hide)))] if hide else mutual
+
+    def _suggestion(self, r: int, c: int, p: float, from_ann: bool, hide: set) -> Suggestion:
+        mutual = len(self._visible_mutual(r, c, hide))
+        reasons = [f"{mutual} mutual friend{'s' if mutual != 1 else ''}"] if mutual else []
+        reasons += self._shared_attributes(r, c)
+        sim = float(self.unit_embeddings()[r] @ self.unit_embeddings()[c])
+        if from_ann or sim >= 0.8:
+            reasons.append("similar interests")
+        return Suggestion(_plain(self.graph.user_ids[c]), p, mutual, reasons)
+
+    def _shared_attributes(self, a: int, b: int) -> list[str]:
+        attrs = self.graph.user_attrs
+        if attrs is None:
+            return []
+        out = []
+        for col in attrs.columns(Role.CATEGORICAL):
+            x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
+            if not _missing(x) and x == y:
+                out.append(f"same {col}: {x}")
+        for col in attrs.columns(Role.MULTIHOT):
+            x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
+            if not _missing(x) and not _missing(y):
+                shared = sorted(set(map(str, x)) & set(map(str, y)))
+                if shared:
+                    out.append(f"shared {col}: {', '.join(shared[:3])}")
+        return out
+
+    # ------------------------------------------------------------------ explanations
+    @torch.no_grad()
+    def explain(self, u: Any, v: Any, *, hidden: Iterable = (), top_neighbours: int = 5) -> Explanation:
+        """Why ``u`` and ``v`` score as they do (see :class:`~socialgraph.predictor.explanation.Explanation`)."""
+        r = self.rows([u, v])
+        hide = set(self._hidden) | set(self.rows(list(hidden)).tolist())
+        logit = float(self.link_logits(r.reshape(1, 2))[0])
+        mutual = self._visible_mutual(int(r[0]), int(r[1]), hide)
+        heur = {m: float(heuristic_scores(self.adjacency, r.reshape(1, 2), m)[0]) for m in ("cn", "aa", "ra",
+                                                                                            "jaccard")}
+        attention = self._attention()
+        sides = {name: self._side(int(row), attention, hide, top_neighbours) for name, row in zip(("u", "v"), r)}
+        ids = self.graph.user_ids
+        return Explanation(_plain(ids[r[0]]), _plain(ids[r[1]]), float(self.calibration(np.array([logit]))[0]),
+                           logit, bool(pair_member(self.friend_keys(), r[:1], r[1:], self.num_users)[0]),
+                           [_plain(ids[m]) for m in mutual], heur, sides)
+
+    def _attention(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        f = self.fitted
+        h = f.model.input_states(f.encoded.users, f.encoded.items)
+        got = f.model.encoder.friend_attention(h if f.model.hetero else {"user": h["user"]}, f.edge_index())
+        if got is None:
+            return None
+        ei, alpha = got
+        return ei.numpy(), alpha.mean(1).numpy()
+
+    def _side(self, row: int, attention, hide: set, top: int) -> SideExplanation:
+        f = self.fitted
+        users = f.encoded.users
+        known = bool(users.known is None or bool(users.known[row]))
+        mods: dict[str, float] = {}
+        fusion = f.model.user_fusion
+        if fusion is not None:
+            one = users.rows(torch.tensor([row]))
+            w = fusion.weights(one.x, one.mask)[0].numpy()
+            mods = {name: float(x) for name, x in zip(["fallback", *fusion.names], w)}
+        nbrs: list[tuple[Any, float]] = []
+        if attention is not None:
+            ei, alpha = attention
+            into = np.flatnonzero(ei[1] == row)
+            src, a = ei[0][into], alpha[into]
+            ok = ~np.isin(src, np.fromiter(hide, np.int64, len(hide))) if hide else np.ones(len(src), bool)
+            src, a = src[ok], a[ok]
+            order = np.lexsort((src, -a))[:top]
+            ids = self.graph.user_ids
+            nbrs = [("self" if src[i] == row else _plain(ids[src[i]]), float(a[i])) for i in order]
+        return SideExplanation(_plain(self.graph.user_ids[row]), known, mods, nbrs)
+
+    # ------------------------------------------------------------------ new users and edges
+    def add_user(self, features: dict, friends: Iterable = (), *, user_id: Any = None,
+                 items: Iterable = ()) -> Any:
+        """Add a brand-new user from its features (attribute column -> value, as in the users table) and zero or
+        more friends (external ids); returns its id. No retraining: the features go through the bundle's fitted
+        encoders, the row gets no trained id vector (``known=False``), and user states are recomputed with the
+        new edges. ``items`` are item ids the user engaged with (for the interaction-history modality)."""
+        g = self.graph
+        friends = list(friends)
+        friend_rows = self.rows(friends) if friends else np.zeros(0, np.int64)
+        if user_id is None:
+            user_id = self._next_id()
+        else:
+            try:
+                g.user_index([user_id])
+            except KeyError:
+                pass
+            else:
+                raise ValueError(f"user id {user_id!r} already exists; pick a new id or use add_edges")
+        row_frame = self._feature_row(features)
+        encoded = self._encode_row(row_frame, list(items))
+        users = self.fitted.encoded.users
+        n = users.num
+        known = torch.ones(n, dtype=torch.bool) if users.known is None else users.known
+        new_users = NodeInputs(n + 1, {m: torch.cat([users.x[m], encoded.x[m]]) for m in users.x},
+                               {m: torch.cat([users.mask[m], encoded.mask[m]]) for m in users.mask},
+                               torch.cat([known, torch.zeros(1, dtype=torch.bool)]))
+        self.fitted.encoded = replace(self.fitted.encoded, users=new_users)
+        attrs = None if g.user_attrs is None else AttributeTable(
+            pd.concat([g.user_attrs.frame, row_frame], ignore_index=True), dict(g.user_attrs.roles))
+        ids = np.asarray(list(g.user_ids) + [user_id], dtype=object) \
+            if not np.issubdtype(np.asarray(g.user_ids).dtype, np.number) or not isinstance(user_id, (int, np.integer)) \
+            else np.r_[g.user_ids, np.asarray([user_id], dtype=g.user_ids.dtype)]
+        self.fitted.graph = replace(g, user_ids=ids, user_attrs=attrs)
+        self._new_users += 1
+        new_edges = np.stack([friend_rows, np.full(len(friend_rows), n)], 1)
+        self._add_edge_rows(new_edges)
+        return user_id
+
+    def suggest_for_new_user(self, features: dict, friends: Iterable = (), k: int = 20, *, user_id: Any = None,
+                             **kwargs) -> list[Suggestion]:
+        """:meth:`add_user`, then :meth:`suggest` for that user."""
+        uid = self.add_user(features, friends, user_id=user_id)
+        return self.suggest(uid, k, **kwargs)
+
+    def add_edges(self, pairs: PairsLike) -> None:
+        """Add friendships (external-id pairs): they join candidate generation, structural features and message
+        passing, and are never suggested again."""
+        self._add_edge_rows(self.pair_rows(pairs))
+
+    def _add_edge_rows(self, rows: np.ndarray) -> None:
+        rows = canonical_pairs(rows)
+        f = self.fitted
+        f.mp_edges = canonical_pairs(np.r_[np.asarray(f.mp_edges).reshape(-1, 2), rows])
+        self._friend_pairs = canonical_pairs(np.r_[self._friend_pairs, rows])
+        f.invalidate()
+        self._reset()
+
+    def _next_id(self) -> Any:
+        ids = np.asarray(self.graph.user_ids)
+        if np.issubdtype(ids.dtype, np.integer):
+            return int(ids.max()) + 1 if len(ids) else 0
+        while True:
+            cand = f"new-{self._new_users}"
+            try:
+                self.graph.user_index([cand])
+            except KeyError:
+                return cand
+            self._new_users += 1
+
+    def _feature_row(self, features: dict) -> pd.DataFrame:
+        attrs = self.graph.user_attrs
+        cols = [] if attrs is None else list(attrs.frame.columns)
+        unknown = [c for c in features if c not in cols]
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; this model's users have the columns {cols}")
+        row = {c: [features.get(c)] for c in cols}
+        frame = pd.DataFrame(row, columns=cols)
+        if attrs is not None:
+            for c in cols:
+                if c in features and attrs.roles.get(c) is Role.MULTIHOT:
+                    frame[c] = pd.Series([list(features[c])], dtype=object)
+                elif c in features and attrs.roles.get(c) is Role.NUMERIC and features[c] is not None:
+                    frame[c] = frame[c].astype(np.float64)
+        return frame
+
+    def _encode_row(self, frame: pd.DataFrame, items: list) -> NodeInputs:
+        from socialgraph.train.inputs import to_inputs
+
+        enc = self.fitted.encoded.user_encoders
+        if enc is None:
+            return NodeInputs(1)
+        roles = {} if self.graph.user_attrs is None else dict(self.graph.user_attrs.roles)
+        table = AttributeTable(frame, roles)
+        engagements = None
+        if "interactions" in enc.columns_:
+            m = self.graph.num_items
+            cols = self.graph.item_index(items) if items else np.zeros(0, np.int64)
+            engagements = sp.csr_matrix((np.ones(len(cols)), (np.zeros(len(cols), np.int64), cols)), shape=(1, m))
+        return to_inputs(enc.transform(table, engagements=engagements), 1)
+
+    # ------------------------------------------------------------------ content
+    @torch.no_grad()
+    def recommend(self, user: Any, k: int = 10) -> pd.DataFrame:
+        """Items ranked by predicted engagement (items the user already engaged with left out):
+        ``item_id, score``."""
+        head = self.fitted.model.engagement
+        if head is None:
+            raise ValueError("this model has no engagement head (its training graph had no engagements)")
+        r = int(self.rows([user])[0])
+        z = self.embeddings()
+        s = head.user(z["user"][r:r + 1]) @ head.item(z["item"]).T + head.item_bias.weight.T + head.mu
+        if r < head.user_bias.num_embeddings and self._known(r):
+            s = s + head.user_bias.weight[r]
+        s = s[0].numpy().astype(np.float64)
+        g = self.graph
+        if g.engagements is not None:
+            s[g.engagements[g.engagements[:, 0] == r, 1]] = -np.inf
+        order = np.lexsort((np.arange(len(s)), -s))
+        order = order[np.isfinite(s[order])][:k]
+        return pd.DataFrame({"item_id": np.asarray(g.item_ids)[order], "score": s[order]})
+
+    @torch.no_grad()
+    def preferences(self, user: Any) -> dict[str, float]:
+        """Predicted content categories with weights (summing to 1), largest first."""
+        head = self.fitted.model.preference
+        if head is None:
+            raise ValueError("this model has no preference head (no category column was found in the data)")
+        r = int(self.rows([user])[0])
+        p = torch.softmax(head(self.embeddings()["user"][r:r + 1]), dim=1)[0].numpy()
+        names = self.fitted.preference_names or [str(i) for i in range(len(p))]
+        return {names[i]: float(p[i]) for i in np.argsort(-p, kind="stable")}
+
+    def similar_users(self, user: Any, k: int = 10) -> pd.DataFrame:
+        """The ``k`` users whose states after fusion and message passing are closest in cosine similarity:
+        ``user_id, similarity`` (the user itself and hidden users left out)."""
+        r = int(self.rows([user])[0])
+        u = self.unit_embeddings()
+        sims = (u @ u[r]).astype(np.float64)
+        sims[r] = -np.inf
+        if self._hidden:
+            sims[self.hidden_rows] = -np.inf
+        order = np.lexsort((np.arange(len(sims)), -sims))
+        order = order[np.isfinite(sims[order])][:k]
+        return pd.DataFrame({"user_id": np.asarray(self.graph.user_ids)[order], "similarity": sims[order]})
+
+    def _known(self, row: int) -> bool:
+        k = self.fitted.encoded.users.known
+        return k is None or bool(k[row])
+
+
+def _plain(x: Any) -> Any:
+    return x.item() if hasattr(x, "item") else x
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return v is pd.NA
