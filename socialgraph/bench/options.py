@@ -1,0 +1,41 @@
+"""What every suite is given: seeds, quick or full, the model's configuration, progress bars."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Optional
+
+from socialgraph.train.config import Config
+
+
+def quick_config() -> Config:
+    """A deliberately tiny model and two epochs: proves a suite runs end to end, measures nothing."""
+    c = Config()
+    c.model.dim, c.model.layers, c.model.heads, c.model.link_hidden = 16, 1, 1, 32
+    c.train.epochs, c.train.eval_every, c.train.patience = 2, 1, 2
+    return c
+
+
+@dataclass
+class SuiteOptions:
+    """Options of one suite run.
+
+    Attributes:
+        seeds: seeds of the splits (where the protocol draws one) and of every trained method.
+        quick: small datasets and budgets for CI.
+        config: the project's model configuration (default: :class:`Config` defaults, or :func:`quick_config`).
+        max_epochs: cap on the model's epochs (``None``: the configuration's).
+        progress: show progress bars.
+    """
+
+    seeds: list[int] = field(default_factory=lambda: [0])
+    quick: bool = False
+    config: Optional[Config] = None
+    max_epochs: Optional[int] = None
+    progress: bool = True
+
+    def model_config(self) -> Config:
+        c = copy.deepcopy(self.config) if self.config else (quick_config() if self.quick else Config())
+        if self.max_epochs is not None:
+            c.train.epochs = min(c.train.epochs, self.max_epochs)
+        return c
