@@ -136,7 +136,11 @@ def score(
         except KeyError as err:
             fail(str(err).strip("'\""))
     logits = fitted.link_logits(np.stack(rows, axis=1))
-    result = pd.DataFrame({"src": table["src"], "dst": table["dst"], "score": 1 / (1 + np.exp(-logits))})
+    from socialgraph.predictor.calibration import Calibration
+
+    # Calibrated at training time (Platt scaling on validation pairs); a plain sigmoid for older bundles.
+    result = pd.DataFrame({"src": table["src"], "dst": table["dst"],
+                           "score": Calibration.from_metrics(fitted.metrics)(logits)})
     tmp = out.with_name(f".{out.name}.tmp")
     result.to_csv(tmp, index=False)
     tmp.replace(out)

@@ -134,8 +134,11 @@ class Predictor:
 
     def block(self, pairs: PairsLike) -> None:
         """Never suggest the users of each pair to each other."""
-        rows = self.pair_rows(pairs)
-        self._blocked = np.r_[self._blocked, rows]
+        self.block_rows(self.pair_rows(pairs))
+
+    def block_rows(self, rows: np.ndarray) -> None:
+        """:meth:`block` for pairs of user rows ``[P, 2]``."""
+        self._blocked = np.r_[self._blocked, np.asarray(rows, dtype=np.int64).reshape(-1, 2)]
         self._blocked_keys = None
 
     def rows(self, ids: Iterable, what: str = "user") -> np.ndarray:

@@ -1,0 +1,31 @@
+"""``socialgraph explain``: why the model scores a pair as it does."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from socialgraph.cli.common import fail
+
+
+def explain(
+    u: str = typer.Argument(..., help="External id of the first user."),
+    v: str = typer.Argument(..., help="External id of the second user."),
+    model: Path = typer.Option(..., "--model", "-m", help="Bundle folder written by `socialgraph train`."),
+    hidden: list[str] = typer.Option([], "--hide", help="A user the asker may not see (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Explain a pair: calibrated probability, mutual friends, CN/AA/RA/Jaccard, and which modalities and
+    neighbours weighed most on each side.
+
+    Example: socialgraph explain --model models/lastfm 2 275
+    """
+    from socialgraph.predictor import Predictor, UnknownUserError
+    from socialgraph.train.bundle import BundleError
+
+    try:
+        predictor = Predictor.load(model)
+        e = predictor.explain(u, v, hidden=hidden)
+    except (BundleError, UnknownUserError) as err:
+        fail(str(err))
+    typer.echo(e.to_json(indent=1) if as_json else str(e))
