@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from socialgraph.cli import baseline, datasets, explain, suggest, synth, train
+from socialgraph.cli import baseline, benchmark, datasets, explain, suggest, synth, train
 
 app = typer.Typer(
     name="socialgraph",
@@ -17,6 +17,7 @@ app.command("baseline")(baseline.baseline)
 app.command("train", help=train.TRAIN_HELP)(train.train)
 app.command("evaluate")(train.evaluate)
 app.command("score")(train.score)
+app.command("benchmark")(benchmark.benchmark)
 app.command("suggest")(suggest.suggest)
 app.command("explain")(explain.explain)
 app.command("synth")(synth.synth)
