@@ -146,7 +146,7 @@ class Predictor:
         try:
             return self.graph.user_index(ids)
         except KeyError as err:
-            raise UnknownUserError(f"{str(err).strip(chr(39) + chr(34))}; to score a new user pass its features "
+            raise UnknownUserError(f"{err.args[0]}; to score a new user pass its features "
                                    f"(Predictor.add_user or score(..., features={{id: {{...}}}}))") from None
 
     def pair_rows(self, pairs: PairsLike) -> np.ndarray:
