@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from socialgraph.bench.report import markdown, write_atomic
+from socialgraph.bench.report import markdown, summarise, write_atomic
 
 ORDER = ("social", "planetoid", "seal", "ogb", "engagement", "preference", "ablation", "speed")
 
@@ -49,7 +49,7 @@ def write_docs(results_dir: Path, docs_path: Path) -> Path:
         if not j.is_file():
             parts.append(f"## Suite `{suite}`\n\nNot run yet: `socialgraph benchmark {suite} --out {results_dir}`.\n")
             continue
-        result = json.loads(j.read_text())
+        result = summarise(json.loads(j.read_text()))  # tables always follow the current report format
         copied = []
         for png in result.get("plots", []):
             src = results_dir / suite / png

@@ -21,7 +21,7 @@ _RATE_PREFIXES = ("hits@", "mrr", "auc", "ap", "recall@", "ndcg@")
 
 def is_rate(metric: str) -> bool:
     """Metrics in [0, 1], shown as percentages."""
-    return metric.startswith(_RATE_PREFIXES)
+    return metric.startswith(_RATE_PREFIXES) or "hits@" in metric
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -48,7 +48,7 @@ def summarise(result: dict) -> dict:
             for extra in ("fit_seconds", "pairs_per_second"):
                 vals = [r["methods"][m][extra] for r in runs if extra in r["methods"].get(m, {})]
                 if vals:
-                    summary[m][extra] = _stats(vals)
+                    summary[m]["_" + extra] = _stats(vals)
             b = runs[0]["methods"][m].get("buckets")
             if b:
                 buckets[m] = {name: {"n": v["n"], main: _stats([r["methods"][m]["buckets"].get(name, {}).get(main,
@@ -88,14 +88,14 @@ def markdown(result: dict) -> str:
         summary = ds.get("summary", {})
         if not summary:
             continue
-        metrics = [k for k in next(iter(summary.values())) if k not in ("fit_seconds", "pairs_per_second")]
+        metrics = list(dict.fromkeys(k for s in summary.values() for k in s if not k.startswith("_")))
         metrics = sorted(metrics, key=lambda k: (k != main, k))
         lines += [f"### {name} ({ds.get('protocol', '')})", ""]
         if ds.get("sizes"):
             lines += [", ".join(f"{k} {v}" for k, v in ds["sizes"].items()), ""]
         lines += ["| method | " + " | ".join(metrics) + " | fit s |", "|" + "---|" * (len(metrics) + 2)]
         for m, s in summary.items():
-            fit = s.get("fit_seconds", {}).get("mean")
+            fit = s.get("_fit_seconds", {}).get("mean")
             lines.append(f"| {m} | " + " | ".join(_fmt(k, s[k]) if k in s else "" for k in metrics) +
                          f" | {'' if fit is None else f'{fit:.1f}'} |")
         lines.append("")

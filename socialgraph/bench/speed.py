@@ -1,0 +1,64 @@
+"""The ``speed`` suite: how long training takes to beat the best heuristic, scoring throughput, peak memory.
+
+On each dataset the model is trained once per seed on the project's split; its ``Trainer.history`` holds validation
+Hits@50 and elapsed seconds at every evaluation. The reference is the best of the heuristics' validation Hits@50,
+measured on the training graph (what the trainer's validation sees) against validation negatives drawn exactly
+like the trainer's (``max(1000, min(10000, 10 |val|))`` uniform non-edges of every link, seed ``seed + 1``).
+``seconds_to_best_heuristic`` is the first evaluation at or above it (missing when never reached). Throughput is
+test pairs scored per second by ``FittedModel.link_logits`` (embeddings cached) and by each heuristic; memory is
+the process's peak resident set (``getrusage``) after the dataset.
+"""
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from socialgraph.bench.data import load_graph, quick_graph
+from socialgraph.bench.linkrun import HEURISTICS, _adjacency, run_link_task
+from socialgraph.bench.options import SuiteOptions
+from socialgraph.bench.runinfo import peak_rss_mib
+from socialgraph.bench.tasks import benchmark_task
+from socialgraph.data.negatives import uniform_negatives
+from socialgraph.data.protocol import evaluate_link_scores
+from socialgraph.eval.heuristics import score_pairs
+
+DATASETS = ("lastfm-hetrec-2k", "twitch-engb")
+
+
+def best_heuristic_val(task, seed: int) -> tuple[str, float]:
+    n = task.graph.num_users
+    neg = uniform_negatives(n, max(1000, min(10_000, 10 * len(task.val))), np.r_[task.train, task.val, task.test],
+                            seed=seed + 1)
+    adj = _adjacency(task.train, n)
+    scores = {m: evaluate_link_scores(score_pairs(adj, task.val, m), score_pairs(adj, neg, m), ks=(50,))["hits@50"]
+              for m in HEURISTICS}
+    best = max(scores, key=scores.get)
+    return best, scores[best]
+
+
+def speed(opts: SuiteOptions) -> dict:
+    names = ("lastfm-hetrec-2k",) if opts.quick else DATASETS
+    datasets = {}
+    for name in names:
+        g = quick_graph(name) if opts.quick else load_graph(name)
+        runs = []
+        for seed in tqdm(opts.seeds, desc=name, disable=not opts.progress, leave=False):
+            task = benchmark_task(g, seed)
+            ref_name, ref = best_heuristic_val(task, seed)
+            r = run_link_task(task, opts.model_config(), seed, ["model", ref_name])
+            model = r["methods"]["model"]
+            hist = model.get("history", [])
+            reached = [e["seconds"] for e in hist if e["val_hits@50"] >= ref]
+            model["test"] = {"seconds_to_best_heuristic": reached[0] if reached else float("nan"),
+                             "reached": float(bool(reached)), "train_seconds": model["fit_seconds"],
+                             "best_val_hits@50": max((e["val_hits@50"] for e in hist), default=float("nan")),
+                             "pairs_per_second": model["pairs_per_second"], "peak_rss_mib": peak_rss_mib()}
+            h = r["methods"][ref_name]
+            h["test"] = {"val_hits@50": ref, "train_seconds": h["fit_seconds"],
+                         "pairs_per_second": h["pairs_per_second"]}
+            h.pop("buckets", None)
+            model.pop("buckets", None)
+            r["best_heuristic"], r["best_heuristic_val_hits@50"] = ref_name, ref
+            runs.append(r)
+        datasets[g.name] = {"protocol": "benchmark", "sizes": runs[0]["sizes"], "runs": runs}
+    return {"main_metric": "seconds_to_best_heuristic", "datasets": datasets, "skipped": {}}
