@@ -78,7 +78,7 @@ def seal(opts: SuiteOptions) -> dict:
 def ogb(opts: SuiteOptions) -> dict:
     """ogbl-ddi (and any other ogbl set present) with the official split and OGB's evaluator.
 
-    Quick: ogbl-ddi with 2 % of every pair set (the quick numbers are not comparable with OGB's)."""
+    Quick: ogbl-ddi with 1 % of every pair set (the quick numbers are not comparable with OGB's)."""
     names = present_in_family("ogbl-")
     if opts.quick:
         names = names[:1]
@@ -87,7 +87,7 @@ def ogb(opts: SuiteOptions) -> dict:
         g = load_graph(n)
         task = ogb_task(n, g)
         if opts.quick:
-            task = subsample_task(task, 0.02)
+            task = subsample_task(task, 0.01)
         datasets[n] = _run(n, g, lambda _g, _s: task, opts, anchors=OGB_ANCHORS.get(n, {}),
                            targets={} if opts.quick else OGB_TARGETS.get(n, {}))
     skipped = {n: "dataset files not present" for n in ("ogbl-ddi", "ogbl-collab", "ogbl-ppa", "ogbl-citation2")

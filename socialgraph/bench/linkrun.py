@@ -69,7 +69,7 @@ class BaselineBudget:
 
     @classmethod
     def quick(cls) -> "BaselineBudget":
-        return cls(gae_epochs=20, node2vec_walks=2, node2vec_length=10, node2vec_epochs=1)
+        return cls(gae_epochs=10, node2vec_walks=2, node2vec_length=10, node2vec_epochs=1)
 
 
 def _adjacency(pairs: np.ndarray, n: int) -> sp.csr_matrix:

@@ -1,0 +1,101 @@
+"""Every benchmark suite end to end in its ``--quick`` form through the CLI, plus the pieces that hold numbers.
+
+The quick suites use tiny models and graphs: these tests check that outputs exist and hold sane numbers (a
+heuristic beats chance, rates lie in [0, 1]), not that the model is good.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from socialgraph.bench.buckets import by_bucket, pair_buckets
+from socialgraph.cli.main import app
+from socialgraph.data.protocol import evaluate_link_scores
+
+
+def _run(suite: str, tmp_path) -> dict:
+    out = tmp_path / "results"
+    res = CliRunner().invoke(app, ["benchmark", suite, "--quick", "--max-epochs", "1", "--no-progress",
+                                   "--out", str(out), "--docs", str(tmp_path / "docs" / "benchmarks.md")])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    folder = out / suite
+    result = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text().startswith(f"## Suite `{suite}` (quick)")
+    assert result["plots"] and all((folder / p).stat().st_size > 1000 for p in result["plots"])
+    assert result["run"]["versions"]["torch"] and result["run"]["peak_rss_mib"] > 0 and result["seeds"] == [0]
+    page = (tmp_path / "docs" / "benchmarks.md").read_text()
+    assert f"## Suite `{suite}` (quick)" in page
+    assert all((tmp_path / "docs" / "benchmarks" / p).is_file() for p in result["plots"])
+    assert result["datasets"], result.get("skipped")
+    return result
+
+
+def _test(result: dict, method: str) -> dict:
+    ds = next(iter(result["datasets"].values()))
+    return ds["runs"][0]["methods"][method]["test"]
+
+
+@pytest.mark.parametrize("suite", ["social", "planetoid", "seal"])
+def test_link_suites(suite, tmp_path):
+    r = _run(suite, tmp_path)
+    ds = next(iter(r["datasets"].values()))
+    methods = ds["runs"][0]["methods"]
+    assert set(methods) == {"model", "cn", "aa", "ra", "ppr", "gcn-gae", "sage-gae", "node2vec"}
+    assert _test(r, "ra")["auc"] > 0.6
+    assert all(0 <= m["test"]["auc"] <= 1 for m in methods.values())
+    assert methods["ra"]["buckets"] and sum(b["n"] for b in methods["ra"]["buckets"].values()) == ds["sizes"]["test"]
+    assert ds["summary"]["model"]["hits@100"]["n"] == 1
+    if suite != "social":
+        assert ds["target_check"] and not math.isnan(next(iter(ds["target_check"].values()))["model"])
+
+
+@pytest.mark.slow
+def test_ogb_suite(tmp_path):
+    r = _run("ogb", tmp_path)
+    t = _test(r, "aa")
+    assert set(t) >= {"hits@20", "hits@50", "hits@100"} and 0 <= t["hits@20"] <= t["hits@100"] <= 1
+
+
+def test_engagement_and_preference_suites(tmp_path):
+    e = _run("engagement", tmp_path)
+    assert _test(e, "popularity")["recall@20"] > 0.05
+    assert 0 <= _test(e, "model")["recall@20"] <= 1
+    assert "movielens-100k" in e["skipped"]
+    p = _run("preference", tmp_path)
+    assert 0 < _test(p, "popularity")["ndcg@10"] <= 1 and 0 <= _test(p, "model")["ndcg@10"] <= 1
+
+
+@pytest.mark.slow
+def test_ablation_suite(tmp_path):
+    r = _run("ablation", tmp_path)
+    methods = next(iter(r["datasets"].values()))["runs"][0]["methods"]
+    assert {"full", "conv=mean", "no-reconstruction", "fusion=sum", "-interactions"} <= set(methods)
+    assert all(0 <= m["test"]["auc"] <= 1 and m["test"]["hits@50"] <= m["test"]["hits@100"] for m in methods.values())
+
+
+def test_speed_suite(tmp_path):
+    r = _run("speed", tmp_path)
+    ds = next(iter(r["datasets"].values()))
+    model = ds["runs"][0]["methods"]["model"]["test"]
+    assert model["pairs_per_second"] > 0 and model["train_seconds"] > 0 and model["reached"] in (0.0, 1.0)
+    assert 0 < ds["runs"][0]["best_heuristic_val_hits@50"] <= 1
+
+
+def test_degree_buckets_share_negatives():
+    pairs = np.array([[0, 1], [2, 3], [4, 5], [0, 5]])
+    degree = np.array([1, 2, 25, 30, 4, 7])
+    labels = pair_buckets(pairs, degree)
+    assert labels.tolist() == ["1-2", ">20", "3-5", "1-2"]
+    pos, neg = np.array([0.9, 0.1, 0.5, 0.2]), np.array([0.3, 0.4])
+    out = by_bucket(pos, neg, labels, evaluate_link_scores)
+    assert out["1-2"]["n"] == 2 and out["1-2"]["auc"] == 0.5 and out[">20"]["auc"] == 0.0
+    assert out["3-5"]["auc"] == 1.0
+
+
+def test_unknown_suite_fails_cleanly(tmp_path):
+    res = CliRunner().invoke(app, ["benchmark", "nope", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "unknown suite" in res.output
