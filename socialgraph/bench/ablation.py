@@ -11,6 +11,7 @@ Variants, each trained from scratch on the same split and scored against the sam
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from tqdm.auto import tqdm
 
@@ -60,7 +61,7 @@ def ablation(opts: SuiteOptions) -> dict:
         if opts.quick:  # one variant per axis
             todo = {k: v for k, v in todo.items() if k in QUICK}
         for name, (cfg, drop) in tqdm(todo.items(), desc=f"ablation seed {seed}", disable=not opts.progress):
-            t = task if drop is None else type(task)(**{**task.__dict__, "graph": without_modality(graph, drop)})
+            t = task if drop is None else replace(task, graph=without_modality(graph, drop))
             r = run_link_task(t, cfg, seed, ["model"])
             methods[name] = r["methods"]["model"]
             methods[name].pop("history", None)

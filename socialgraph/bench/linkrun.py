@@ -72,7 +72,8 @@ class BaselineBudget:
         return cls(gae_epochs=10, node2vec_walks=2, node2vec_length=10, node2vec_epochs=1)
 
 
-def _adjacency(pairs: np.ndarray, n: int) -> sp.csr_matrix:
+def adjacency(pairs: np.ndarray, n: int) -> sp.csr_matrix:
+    """Symmetric 0/1 CSR adjacency of undirected ``pairs`` over ``n`` nodes."""
     a = sp.coo_matrix((np.ones(2 * len(pairs)), (np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]])),
                       shape=(n, n)).tocsr()
     a.data[:] = 1.0
@@ -103,7 +104,7 @@ def scorer(method: str, task: LinkTask, config: Config, budget: BaselineBudget, 
     if method in HEURISTICS:
         from socialgraph.eval.heuristics import score_pairs
 
-        adj = _adjacency(task.visible, n)
+        adj = adjacency(task.visible, n)
         return (lambda p: score_pairs(adj, p, method)), {}
     if method in ("gcn-gae", "sage-gae"):
         from socialgraph.bench.gae import fit_gae
@@ -125,7 +126,7 @@ def run_link_task(task: LinkTask, config: Config, seed: int, methods: Sequence[s
                   budget: Optional[BaselineBudget] = None, progress: bool = False) -> dict:
     """``{"sizes", "methods": {m: {"test", "val", "buckets", "fit_seconds", "score_seconds", ...}}}``."""
     budget = budget or BaselineBudget()
-    degree = np.diff(_adjacency(task.train, task.graph.num_users).indptr)
+    degree = np.diff(adjacency(task.train, task.graph.num_users).indptr)
     labels = pair_buckets(task.test, degree)
     out: dict = {"sizes": task.sizes(), "methods": {}}
     for m in tqdm(methods, desc=f"{task.dataset} seed {seed}", disable=not progress, leave=False):

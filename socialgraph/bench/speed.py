@@ -14,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from socialgraph.bench.data import load_graph, quick_graph
-from socialgraph.bench.linkrun import HEURISTICS, _adjacency, run_link_task
+from socialgraph.bench.linkrun import HEURISTICS, adjacency, run_link_task
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.runinfo import peak_rss_mib
 from socialgraph.bench.tasks import benchmark_task
@@ -29,7 +29,7 @@ def best_heuristic_val(task, seed: int) -> tuple[str, float]:
     n = task.graph.num_users
     neg = uniform_negatives(n, max(1000, min(10_000, 10 * len(task.val))), np.r_[task.train, task.val, task.test],
                             seed=seed + 1)
-    adj = _adjacency(task.train, n)
+    adj = adjacency(task.train, n)
     scores = {m: evaluate_link_scores(score_pairs(adj, task.val, m), score_pairs(adj, neg, m), ks=(50,))["hits@50"]
               for m in HEURISTICS}
     best = max(scores, key=scores.get)
