@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from socialgraph.model.pairwise import pair_structure
+from socialgraph.jobs.structure import grouped_pair_structure
 from socialgraph.predictor import Predictor
 from socialgraph.predictor.calibration import Calibration
 from socialgraph.predictor.candidates import (ann_candidates, build_index, fof_candidates, merge_candidates,
@@ -92,12 +92,13 @@ class ShardScorer:
 
     @torch.no_grad()
     def logits(self, pairs: np.ndarray) -> np.ndarray:
-        """Full-scorer logits of row pairs, as :meth:`Predictor.link_logits` computes them."""
+        """Full-scorer logits of row pairs, as :meth:`Predictor.link_logits` computes them (pairs grouped by their
+        first user make the structural features cheap, see :mod:`socialgraph.jobs.structure`)."""
         z = torch.from_numpy(self.z)
         out = []
         for i in range(0, len(pairs), self.config.score_batch):
             p = pairs[i:i + self.config.score_batch]
-            out.append(self.model(z, torch.from_numpy(p), pair_structure(self.adjacency, p)).numpy())
+            out.append(self.model(z, torch.from_numpy(p), grouped_pair_structure(self.adjacency, p)).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def run(self, users: np.ndarray) -> pd.DataFrame:

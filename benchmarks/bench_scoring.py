@@ -1,0 +1,97 @@
+"""Scoring speed of the Predictor with the full link scorer (embeddings, common-neighbour pooling, structure).
+
+Measures batched throughput (pairs/s over random pairs and over friends-of-friends candidate pairs, best of 3)
+and the latency of one ``Predictor.score(u, v)`` call (p50 / p99 over 2,000 calls, embeddings cached).
+
+    .venv/bin/python benchmarks/bench_scoring.py --bundle models/lastfm        # an existing bundle
+    .venv/bin/python benchmarks/bench_scoring.py --users 5000 --epochs 2      # trains a synthetic one first
+
+Writes ``benchmarks/results/scoring.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle", type=Path, default=None)
+    ap.add_argument("--dataset", default=None, help="train on this dataset instead of a synthetic graph")
+    ap.add_argument("--users", type=int, default=5000)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--pairs", type=int, default=500_000)
+    ap.add_argument("--calls", type=int, default=2000)
+    args = ap.parse_args()
+
+    import torch
+
+    from socialgraph.predictor import Predictor
+    from socialgraph.predictor.candidates import fof_candidates
+
+    setup = {}
+    if args.bundle is None:
+        from socialgraph.train.bundle import save_bundle
+        from socialgraph.train.config import Config
+        from socialgraph.train.trainer import Trainer
+
+        if args.dataset:
+            from socialgraph.data import load
+
+            graph = load(args.dataset)
+        else:
+            from socialgraph.synth import generate
+
+            graph = generate(users=args.users, mean_degree=20, seed=0)
+        cfg = Config()
+        cfg.train.epochs = args.epochs
+        t = time.time()
+        args.bundle = save_bundle(Trainer(cfg, progress=True).fit(graph), Path(tempfile.mkdtemp()) / "bundle")
+        setup = {"graph": graph.name, "train_seconds": round(time.time() - t, 1)}
+    p = Predictor.load(args.bundle)
+    n = p.num_users
+    rng = np.random.default_rng(0)
+    p.embeddings()
+    results = {"bundle": str(args.bundle), "users": n, "friend_pairs": int(p.adjacency.nnz // 2),
+               "torch_threads": torch.get_num_threads(), **setup}
+    random_pairs = rng.integers(0, n, (args.pairs, 2))
+    users = rng.choice(n, size=min(n, args.pairs // 30), replace=False)
+    cand = fof_candidates(p.adjacency, users, 30)
+    fof_pairs = np.stack([np.repeat(users, cand.shape[1]), cand.ravel()], 1)
+    fof_pairs = fof_pairs[fof_pairs[:, 1] >= 0]
+    for name, pairs in (("random", random_pairs), ("fof_candidates", fof_pairs)):
+        best = np.inf
+        for _ in range(3):
+            t = time.perf_counter()
+            p.calibration(p.link_logits(pairs))
+            best = min(best, time.perf_counter() - t)
+        results[f"batched_{name}_pairs"] = int(len(pairs))
+        results[f"batched_{name}_pairs_per_second"] = round(len(pairs) / best)
+    ids = np.asarray(p.graph.user_ids)
+    calls = ids[rng.integers(0, n, (args.calls, 2))].tolist()
+    for u, v in calls[:50]:
+        p.score(u, v)  # warm-up
+    lat = []
+    for u, v in calls:
+        t = time.perf_counter()
+        p.score(u, v)
+        lat.append(time.perf_counter() - t)
+    results["score_call_p50_ms"] = round(float(np.median(lat)) * 1e3, 3)
+    results["score_call_p99_ms"] = round(float(np.percentile(lat, 99)) * 1e3, 3)
+    results["targets"] = {"batched>=200k/s": results["batched_fof_candidates_pairs_per_second"] >= 200_000,
+                          "score_p50<=2ms": results["score_call_p50_ms"] <= 2.0}
+    dest = ROOT / "benchmarks" / "results" / "scoring.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
