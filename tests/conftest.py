@@ -8,6 +8,12 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 os.environ.setdefault("SOCIALGRAPH_DATA", str(SHARED))
+os.environ.setdefault("SOCIALGRAPH_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+# pytest-xdist runs one worker per core; a second intra-op thread per worker only oversubscribes the CPU.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -71,5 +71,6 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray) -> PairStructure:
     common = sp.diags(norm.astype(np.float32)) @ common
     common = common.tocoo()
     idx = torch.from_numpy(np.vstack([common.row, common.col]).astype(np.int64))
-    c = torch.sparse_coo_tensor(idx, torch.from_numpy(common.data.astype(np.float32)), size=common.shape)
+    c = torch.sparse_coo_tensor(idx, torch.from_numpy(common.data.astype(np.float32)), size=common.shape,
+                                check_invariants=False)
     return PairStructure(torch.from_numpy(feats), c.coalesce())

@@ -32,7 +32,7 @@ class TrainConfig:
     lr: float = 0.005
     weight_decay: float = 0.0
     batch_size: int = 8192
-    hard_negative_ratio: float = 0.5
+    hard_negative_ratio: float = 0.0
     patience: int = 8
     eval_every: int = 2
     val_fraction: float = 0.05

@@ -1,0 +1,122 @@
+"""The model's parts on real inputs: fusion with missing modalities, heterogeneous message passing, link scorer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from socialgraph.data import load
+from socialgraph.model.config import ModelConfig
+from socialgraph.model.fusion import ModalityFusion
+from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES, GraphEncoder
+from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
+from socialgraph.train.config import Config
+from socialgraph.train.inputs import encode_graph
+
+
+@pytest.fixture(scope="module")
+def lastfm():
+    return load("lastfm-hetrec-2k")
+
+
+@pytest.fixture(scope="module")
+def lastfm_inputs(lastfm):
+    return encode_graph(lastfm, Config().encoders)
+
+
+@pytest.mark.parametrize("mode", ["attention", "sum", "concat"])
+@torch.no_grad()
+def test_fusion_copes_with_missing_modalities(lastfm_inputs, mode):
+    users = lastfm_inputs.users
+    dims = {m: int(v.shape[1]) for m, v in users.x.items()}
+    fusion = ModalityFusion(dims, 32, mode=mode, dropout=0.0).eval()
+    mask = {m: v.clone() for m, v in users.mask.items()}
+    for m in mask:  # user 0 loses everything, user 1 keeps one modality
+        mask[m][0] = False
+        mask[m][1] = m == "interactions"
+    out = fusion(users.x, mask)
+    assert out.shape == (users.num, 32) and torch.isfinite(out).all()
+    w = fusion.weights(users.x, mask)
+    names = ["<fallback>", *fusion.names]
+    assert torch.allclose(w.sum(1), torch.ones(users.num), atol=1e-5)
+    # A missing modality never gets weight; a user without any modality rests on the fallback token alone.
+    assert float(w[0, 0]) == pytest.approx(1.0)
+    missing = ~torch.stack([mask[m] for m in fusion.names], 1)
+    assert (w[:, 1:][missing] == 0).all()
+    assert w[1, names.index("interactions")] > 0
+    # Changing a missing modality's values does not change the output (it is masked, not zero-filled).
+    x2 = {m: v.clone() for m, v in users.x.items()}
+    x2["interactions"][0] += 100.0
+    assert torch.allclose(fusion(x2, mask)[0], out[0])
+
+
+@torch.no_grad()
+def test_attention_fusion_weights_differ_between_users(lastfm_inputs):
+    users = lastfm_inputs.users
+    fusion = ModalityFusion({m: int(v.shape[1]) for m, v in users.x.items()}, 32).eval()
+    w = fusion.weights(users.x, users.mask)
+    assert w.std(0).max() > 1e-4
+
+
+def test_hetero_forward_backward(lastfm, lastfm_inputs):
+    g = lastfm
+    shape = ModelShape(num_users=g.num_users, user_dims={m: v.shape[1] for m, v in lastfm_inputs.users.x.items()},
+                       num_items=g.num_items,
+                       item_dims={m: v.shape[1] for m, v in lastfm_inputs.items.x.items()})
+    model = SocialModel(ModelConfig(dim=32, hetero=True), shape)
+    f = torch.from_numpy(g.friends.T.copy())
+    e = torch.from_numpy(g.engagements.T.copy())
+    ei = {FRIEND: torch.cat([f, f.flip(0)], 1), ENGAGES: e, REV_ENGAGES: e.flip(0)}
+    z = model(lastfm_inputs.users, ei, lastfm_inputs.items)
+    assert z["user"].shape == (g.num_users, 32) and z["item"].shape == (g.num_items, 32)
+    pairs = g.friends[:64]
+    logits = model.link(z["user"], torch.from_numpy(pairs), pair_structure(adjacency_from_edges(g.friends,
+                                                                                                g.num_users), pairs))
+    u, i = torch.from_numpy(g.engagements[:64, 0]), torch.from_numpy(g.engagements[:64, 1])
+    loss = logits.sum() + model.engagement(z["user"], z["item"], u, i).sum()
+    loss.backward()
+    # Gradients reach the item-side fusion only through the engagement edges of the heterogeneous layers.
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.item_fusion.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.encoder.parameters())
+
+
+def test_new_users_get_embeddings_without_id_vectors(lastfm, lastfm_inputs):
+    g = lastfm
+    shape = ModelShape(num_users=g.num_users, user_dims={m: v.shape[1] for m, v in lastfm_inputs.users.x.items()})
+    model = SocialModel(ModelConfig(dim=32), shape).eval()
+    users = lastfm_inputs.users
+    unknown = NodeInputs(users.num, users.x, users.mask, torch.zeros(users.num, dtype=torch.bool))
+    f = torch.from_numpy(g.friends.T.copy())
+    ei = {FRIEND: torch.cat([f, f.flip(0)], 1)}
+    with torch.no_grad():
+        z_known = model(users, ei)["user"]
+        z_new = model(unknown, ei)["user"]
+    assert torch.isfinite(z_new).all()
+    assert not torch.allclose(z_known, z_new)  # the id vectors were really left out
+
+
+def test_pair_structure_matches_heuristics(lastfm):
+    from socialgraph.eval.heuristics import score_pairs
+
+    adj = adjacency_from_edges(lastfm.friends, lastfm.num_users)
+    rng = np.random.default_rng(0)
+    pairs = np.r_[lastfm.friends[:200], rng.integers(0, lastfm.num_users, (200, 2))]
+    s = pair_structure(adj, pairs)
+    cn = np.expm1(s.features[:, 0].numpy())
+    np.testing.assert_allclose(cn, score_pairs(adj, pairs, "cn"), rtol=1e-4, atol=1e-4)
+    aa = np.expm1(s.features[:, 1].numpy())
+    np.testing.assert_allclose(aa, score_pairs(adj, pairs, "aa"), rtol=1e-4, atol=1e-4)
+    # Common-neighbour pooling rows hold exactly the common neighbours.
+    dense = s.common.to_dense().numpy() > 0
+    a = adj.toarray() > 0
+    np.testing.assert_array_equal(dense, a[pairs[:, 0]] & a[pairs[:, 1]])
+
+
+def test_graph_encoder_mean_has_no_attention():
+    enc = GraphEncoder(16, num_layers=1, conv="mean")
+    x = {"user": torch.randn(4, 16)}
+    ei = {FRIEND: torch.tensor([[0, 1, 2], [1, 2, 3]])}
+    assert enc.friend_attention(x, ei) is None
+    att = GraphEncoder(16, num_layers=2, heads=2).friend_attention(x, ei)
+    assert att is not None and att[1].shape[1] == 2

@@ -1,0 +1,154 @@
+"""Training on real graphs: it learns, it repeats, bundles round-trip and refuse tampering, the CLI works."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from socialgraph.cli.main import app
+from socialgraph.config import from_dict
+from socialgraph.data import load
+from socialgraph.data.protocol import benchmark_split
+from socialgraph.eval.baselines import heuristic_baselines
+from socialgraph.train.bundle import BundleError, load_bundle, save_bundle
+from socialgraph.train.config import Config
+from socialgraph.train.trainer import LinkData, Trainer
+
+SMALL = {"train": {"epochs": 16, "eval_every": 2, "patience": 4}}
+
+
+def _fit(name: str, overrides: dict, **kwargs):
+    graph = load(name)
+    split = benchmark_split(graph, seed=0)
+    trainer = Trainer(from_dict(Config, overrides), progress=False, **kwargs)
+    fitted = trainer.fit(graph, LinkData(split.train, split.val, split.test, split.negatives))
+    return graph, split, trainer, fitted
+
+
+@pytest.fixture(scope="module")
+def usair(tmp_path_factory):
+    ckpt = tmp_path_factory.mktemp("ckpt")
+    log = ckpt / "metrics.jsonl"
+    graph, split, trainer, fitted = _fit("seal-usair", SMALL, log_path=log, checkpoint_dir=ckpt)
+    return graph, split, trainer, fitted, ckpt
+
+
+def test_short_training_beats_the_best_heuristic(usair):
+    graph, split, _, fitted, _ = usair
+    heur = heuristic_baselines(split, ["cn", "aa", "ra"])
+    test = fitted.metrics["test"]["link"]
+    assert test["hits@50"] > max(h["hits@50"] for h in heur.values())
+    assert test["auc"] > max(h["auc"] for h in heur.values())
+
+
+def test_metrics_log_and_checkpoint_are_written(usair):
+    _, _, trainer, _, ckpt = usair
+    lines = [json.loads(x) for x in (ckpt / "metrics.jsonl").read_text().splitlines()]
+    assert lines == trainer.history and lines[0]["epoch"] == 2 and "val_hits@50" in lines[0]
+    assert (ckpt / "checkpoint.safetensors").is_file()
+    assert not list(ckpt.glob("*.tmp"))
+
+
+def test_same_seed_same_metrics():
+    a = _fit("seal-celegans", {"train": {"epochs": 4, "eval_every": 2}})[3].metrics
+    b = _fit("seal-celegans", {"train": {"epochs": 4, "eval_every": 2}})[3].metrics
+    assert a["test"] == b["test"] and a["best_val_hits@50"] == b["best_val_hits@50"]
+
+
+def test_bundle_round_trip_gives_identical_scores(usair, tmp_path):
+    _, split, trainer, fitted, _ = usair
+    path = save_bundle(fitted, tmp_path / "bundle", history=trainer.history)
+    loaded = load_bundle(path)
+    pairs = np.r_[split.test, split.negatives[:500]]
+    np.testing.assert_array_equal(fitted.link_logits(pairs), loaded.link_logits(pairs))
+    np.testing.assert_array_equal(loaded.graph.user_ids, fitted.graph.user_ids)
+    assert loaded.metrics["test"] == json.loads(json.dumps(fitted.metrics["test"]))
+
+
+def test_tampered_or_incomplete_bundle_is_refused(usair, tmp_path):
+    fitted = usair[3]
+    path = save_bundle(fitted, tmp_path / "bundle")
+    weights = path / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="model.safetensors does not match its checksum"):
+        load_bundle(path)
+    path2 = save_bundle(fitted, tmp_path / "bundle2")
+    (path2 / "inputs.safetensors").unlink()
+    with pytest.raises(BundleError, match="inputs.safetensors is missing"):
+        load_bundle(path2)
+    manifest = json.loads((path2 / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (path2 / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="version 99"):
+        load_bundle(path2)
+
+
+def test_bundle_is_written_atomically(usair, tmp_path, monkeypatch):
+    import socialgraph.train.bundle as bundle
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bundle, "write_folder", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_bundle(usair[3], tmp_path / "bundle")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_head_is_trained_and_evaluated_on_lastfm():
+    _, _, _, fitted = _fit("lastfm-hetrec-2k", {"train": {"epochs": 2, "eval_every": 1}})
+    test = fitted.metrics["test"]
+    assert set(test) == {"link", "engagement", "preference"}
+    assert 0 < test["engagement"]["recall@20"] <= 1 and test["engagement"]["users"] > 1000
+    assert test["preference"]["source"] == "users:tags" and test["preference"]["ndcg@10"] > 0.3
+
+
+def test_cli_train_score_evaluate(tmp_path):
+    """The path of `lp_check.py`: a folder in, a bundle out, pairs scored by external id."""
+    graph = load("seal-celegans")
+    data = tmp_path / "data"
+    data.mkdir()
+    pairs = graph.undirected_pairs()
+    pd.DataFrame({"src": graph.user_ids[pairs[:, 0]], "dst": graph.user_ids[pairs[:, 1]]}).to_csv(
+        data / "friends.csv", index=False)
+    runner = CliRunner()
+    bundle = tmp_path / "bundle"
+    r = runner.invoke(app, ["train", "--data", str(data), "--out", str(bundle), "--epochs", "2", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert (bundle / "manifest.json").is_file()
+    pd.DataFrame({"src": graph.user_ids[[0, 1, 2]], "dst": graph.user_ids[[3, 4, 5]]}).to_csv(
+        tmp_path / "pairs.csv", index=False)
+    r = runner.invoke(app, ["score", "--model", str(bundle), "--pairs", str(tmp_path / "pairs.csv"),
+                            "--out", str(tmp_path / "scores.csv")])
+    assert r.exit_code == 0, r.output
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert list(scores.columns) == ["src", "dst", "score"] and len(scores) == 3
+    assert scores.score.between(0, 1).all()
+    r = runner.invoke(app, ["evaluate", "--model", str(bundle), "--json"])
+    assert r.exit_code == 0 and "best_val_hits@50" in json.loads(r.output)
+    # Unknown ids in a pairs file: a clear error naming file and line, and no output file.
+    pd.DataFrame({"src": [graph.user_ids[0], 10**9], "dst": graph.user_ids[[1, 2]]}).to_csv(
+        tmp_path / "bad.csv", index=False)
+    r = runner.invoke(app, ["score", "--model", str(bundle), "--pairs", str(tmp_path / "bad.csv"),
+                            "--out", str(tmp_path / "bad_scores.csv")])
+    assert r.exit_code != 0
+    assert "line 3" in r.output and str(10**9) in r.output
+    assert not (tmp_path / "bad_scores.csv").exists()
+
+
+def test_print_config_round_trips(tmp_path):
+    r = CliRunner().invoke(app, ["train", "--print-config"])
+    assert r.exit_code == 0
+    (tmp_path / "c.yaml").write_text(r.output.replace("epochs: 60", "epochs: 3"))
+    r2 = CliRunner().invoke(app, ["train", "--print-config", "--config", str(tmp_path / "c.yaml")])
+    assert "epochs: 3" in r2.output
+    (tmp_path / "bad.yaml").write_text("train:\n  epoch: 3\n")
+    r3 = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--config",
+                                  str(tmp_path / "bad.yaml")])
+    assert r3.exit_code != 0 and "unknown key(s) ['epoch']" in r3.output
