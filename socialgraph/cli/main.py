@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from socialgraph.cli import baseline, benchmark, datasets, explain, suggest, synth, train
+from socialgraph.cli import baseline, benchmark, datasets, demo, explain, suggest, synth, train
 
 app = typer.Typer(
     name="socialgraph",
@@ -21,6 +21,7 @@ app.command("benchmark")(benchmark.benchmark)
 app.command("suggest")(suggest.suggest)
 app.command("explain")(explain.explain)
 app.command("synth")(synth.synth)
+app.command("demo")(demo.demo)
 
 if __name__ == "__main__":
     app()
