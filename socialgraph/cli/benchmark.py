@@ -22,7 +22,7 @@ def benchmark(
     quick: bool = typer.Option(False, "--quick", help="Small datasets, tiny model, few epochs: proves it runs (CI)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML model configuration (default: defaults)."),
     max_epochs: Optional[int] = typer.Option(None, "--max-epochs", min=1, help="Cap on the model's training epochs."),
-    docs: Optional[Path] = typer.Option(Path("docs/benchmarks.md"), "--docs",
+    docs: str = typer.Option("docs/benchmarks.md", "--docs",
                                         help="Rebuild this docs page from OUT afterwards ('' to skip)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
@@ -51,5 +51,5 @@ def benchmark(
             for metric, c in d.get("target_check", {}).items():
                 typer.echo(f"  {ds} {metric}: model {c['model']} vs target {c['target']}: "
                            f"{'reached' if c['reached'] else 'NOT reached'}")
-    if docs is not None and str(docs):
-        typer.echo(f"docs: {write_docs(out, docs)}")
+    if docs.strip():
+        typer.echo(f"docs: {write_docs(out, Path(docs))}")
