@@ -71,8 +71,8 @@ def test_hetero_forward_backward(lastfm, lastfm_inputs):
     z = model(lastfm_inputs.users, ei, lastfm_inputs.items)
     assert z["user"].shape == (g.num_users, 32) and z["item"].shape == (g.num_items, 32)
     pairs = g.friends[:64]
-    logits = model.link(z["user"], torch.from_numpy(pairs), pair_structure(adjacency_from_edges(g.friends,
-                                                                                                g.num_users), pairs))
+    adj = adjacency_from_edges(g.friends, g.num_users)
+    logits = model.score_links(z["user"], torch.from_numpy(pairs), pair_structure(adj, pairs), lastfm_inputs.users)
     u, i = torch.from_numpy(g.engagements[:64, 0]), torch.from_numpy(g.engagements[:64, 1])
     loss = logits.sum() + model.engagement(z["user"], z["item"], u, i).sum()
     loss.backward()

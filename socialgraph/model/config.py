@@ -20,7 +20,8 @@ class ModelConfig:
         hetero: make content items nodes with engagement edges when the graph has engagements (off by default:
             it costs three convolutions per layer, while the interaction-history modality already brings what
             users engaged with into their input vectors).
-        link_common_neighbours / link_structure: parts of the link scorer (see :mod:`~.heads.link`).
+        link_common_neighbours / link_structure / link_feature_similarity: parts of the link scorer (see
+            :mod:`~.heads.link`).
         link_hidden: width of the link scorer's MLP.
     """
 
@@ -35,6 +36,7 @@ class ModelConfig:
     hetero: bool = False
     link_common_neighbours: bool = True
     link_structure: bool = True
+    link_feature_similarity: bool = False
     link_hidden: int = 128
 
 

@@ -16,9 +16,10 @@ from socialgraph.model.config import ModelConfig
 from socialgraph.model.fusion import ModalityFusion
 from socialgraph.model.graph_encoder import GraphEncoder
 from socialgraph.model.heads.engagement import EngagementHead
-from socialgraph.model.heads.link import LinkScorer
+from socialgraph.model.heads.link import LinkScorer, feature_similarity
 from socialgraph.model.heads.preference import PreferenceHead
 from socialgraph.model.heads.reconstruction import FeatureDecoder
+from socialgraph.model.pairwise import PairStructure
 
 
 @dataclass
@@ -68,7 +69,8 @@ class SocialModel(nn.Module):
         self.hetero = bool(config.hetero and shape.num_items)
         self.encoder = GraphEncoder(dim, config.layers, config.heads, config.conv, config.dropout, hetero=self.hetero)
         self.link = LinkScorer(dim, config.link_hidden, config.link_common_neighbours, config.link_structure,
-                               config.dropout)
+                               config.dropout,
+                               num_similarities=len(shape.user_dims) if config.link_feature_similarity else 0)
         self.engagement = EngagementHead(dim, shape.num_users, shape.num_items) if shape.num_items else None
         self.preference = PreferenceHead(dim, shape.num_categories) if shape.num_categories else None
         self.reconstruction = FeatureDecoder(dim, shape.user_dims) if shape.user_dims else None
@@ -103,6 +105,11 @@ class SocialModel(nn.Module):
         if items is not None and self.shape.num_items:
             h["item"] = self._input(self.item_fusion, self.item_id, items, item_rows)
         return h
+
+    def score_links(self, z: Tensor, pairs: Tensor, structure: PairStructure, users: NodeInputs) -> Tensor:
+        """Link logits ``[B]`` of user-row ``pairs`` from node states ``z``, pair structure and the users' inputs."""
+        sim = feature_similarity(users, pairs) if self.link.num_similarities else None
+        return self.link(z, pairs, structure, sim)
 
     def forward(self, users: NodeInputs, edge_index: dict[tuple, Tensor], items: Optional[NodeInputs] = None,
                 user_rows: Optional[Tensor] = None, item_rows: Optional[Tensor] = None) -> dict[str, Tensor]:

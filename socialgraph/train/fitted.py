@@ -80,7 +80,8 @@ class FittedModel:
         out = []
         for i in range(0, len(pairs), batch_size):
             p = pairs[i:i + batch_size]
-            out.append(self.model.link(z, torch.from_numpy(p), pair_structure(self.adjacency, p)).numpy())
+            out.append(self.model.score_links(z, torch.from_numpy(p), pair_structure(self.adjacency, p),
+                                              self.encoded.users).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     @torch.no_grad()

@@ -182,16 +182,18 @@ class Trainer:
             eng_mp = eng.train[mask]
         losses: dict[str, torch.Tensor] = {}
         if sampled:
-            z, local = self._sampled_states(model, graph, users, items, train[keep], pairs, structure, rng)
+            z, local, nodes = self._sampled_states(model, graph, users, items, train[keep], pairs, structure, rng)
             zu = z["user"]
             pair_t = torch.from_numpy(local(pairs))
             structure.common = _remap_columns(structure.common, local, len(zu))
+            step_users = users.rows(torch.from_numpy(nodes))
         else:
             z = model(users, build_edge_index(train[keep], graph, eng_mp if model.hetero else None), items)
             zu = z["user"]
             pair_t = torch.from_numpy(pairs)
             local = None
-        logits = model.link(zu, pair_t, structure)
+            step_users = users
+        logits = model.score_links(zu, pair_t, structure, step_users)
         y = torch.cat([torch.ones(len(target)), torch.zeros(len(neg))])
         losses["link"] = F.binary_cross_entropy_with_logits(logits, y)
         if mtl.active("adjacency_reconstruction"):
@@ -239,7 +241,7 @@ class Trainer:
 
         def local(g: np.ndarray) -> np.ndarray:
             return order[np.searchsorted(nodes[order], g)]
-        return z, local
+        return z, local, nodes
 
     # ------------------------------------------------------------------ setup helpers
     def _internal_split(self, graph: SocialGraph, rng: np.random.Generator) -> LinkData:

@@ -5,7 +5,10 @@ For a pair :math:`(u, v)` with node states :math:`z`, common-neighbour indicator
 
 .. math::
     \\mathrm{logit}(u, v) = \\mathrm{MLP}\\big([\\, z_u \\odot z_v \\;\\Vert\\; c_{uv}^\\top Z \\;\\Vert\\;
-        \\phi(s_{uv}) \\,]\\big)
+        \\phi(s_{uv}) \\;\\Vert\\; \\psi(r_{uv}) \\,]\\big)
+
+where :math:`r_{uv}` holds, per input modality, the cosine similarity of the two users' raw encoded features and
+whether both have it (homophily made explicit: friends tend to share tags, listening, page types).
 
 The common-neighbour pooling :math:`c_{uv}^\\top Z` is the idea of Neural Common Neighbour (Wang et al., 2023);
 :math:`\\phi` lets the scorer use CN / Adamic-Adar / resource allocation / degrees directly, as BUDDY does. Each
@@ -13,10 +16,16 @@ part can be switched off for ablations.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from socialgraph.model.pairwise import NUM_PAIR_FEATURES, PairStructure
+
+if TYPE_CHECKING:
+    from socialgraph.model.social_model import NodeInputs
 
 
 class LinkScorer(nn.Module):
@@ -31,26 +40,47 @@ class LinkScorer(nn.Module):
     """
 
     def __init__(self, dim: int, hidden: int = 128, use_common_neighbours: bool = True, use_structure: bool = True,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, num_similarities: int = 0) -> None:
         super().__init__()
         self.use_common_neighbours = use_common_neighbours
         self.use_structure = use_structure
+        self.num_similarities = num_similarities
         self.structure = nn.Sequential(nn.Linear(NUM_PAIR_FEATURES, dim), nn.ReLU(), nn.Linear(dim, dim))
         self.common = nn.Linear(dim, dim)
-        width = dim * (1 + int(use_common_neighbours) + int(use_structure))
+        self.similarity = nn.Sequential(nn.Linear(2 * num_similarities, dim), nn.ReLU(), nn.Linear(dim, dim)) \
+            if num_similarities else None
+        width = dim * (1 + int(use_common_neighbours) + int(use_structure) + int(num_similarities > 0))
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
                                  nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for m in [*self.structure, self.common, *self.mlp]:
+        for m in [*self.structure, self.common, *self.mlp, *(self.similarity or [])]:
             if hasattr(m, "reset_parameters"):
                 m.reset_parameters()
 
-    def forward(self, z: Tensor, pairs: Tensor, structure: PairStructure) -> Tensor:
+    def forward(self, z: Tensor, pairs: Tensor, structure: PairStructure,
+                similarity: Optional[Tensor] = None) -> Tensor:
+        """Logits ``[B]`` of ``pairs`` ``[B, 2]`` given node states ``z``, their structure and (when the scorer was
+        built with ``num_similarities``) the ``[B, 2 * num_similarities]`` output of :func:`feature_similarity`."""
         parts = [z[pairs[:, 0]] * z[pairs[:, 1]]]
         if self.use_common_neighbours:
             parts.append(self.common(torch.sparse.mm(structure.common, z)))
         if self.use_structure:
             parts.append(self.structure(structure.features))
+        if self.similarity is not None:
+            if similarity is None:
+                raise ValueError("this link scorer was built with feature similarities: pass similarity=")
+            parts.append(self.similarity(similarity))
         return self.mlp(torch.cat(parts, dim=1)).squeeze(-1)
+
+
+def feature_similarity(users: "NodeInputs", pairs: Tensor) -> Tensor:
+    """Per modality: cosine similarity of the two ends' encoded inputs (0 unless both have the modality) and the
+    indicator that both have it; ``[B, 2M]`` in the order of ``users.x``."""
+    cols = []
+    for m, x in users.x.items():
+        both = (users.mask[m][pairs[:, 0]] & users.mask[m][pairs[:, 1]]).float()
+        cols.append(F.cosine_similarity(x[pairs[:, 0]], x[pairs[:, 1]], dim=-1) * both)
+        cols.append(both)
+    return torch.stack(cols, dim=1) if cols else torch.zeros(len(pairs), 0)
