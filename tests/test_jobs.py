@@ -81,7 +81,7 @@ def test_output_contract_and_filters(bundle, reference):
 
 
 def test_grouped_structure_equals_pair_structure(bundle):
-    from socialgraph.jobs.structure import grouped_pair_structure
+    from socialgraph.predictor.structure import grouped_pair_structure
     from socialgraph.model.pairwise import pair_structure
 
     p = socialgraph.Predictor.load(bundle)

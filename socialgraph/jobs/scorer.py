@@ -16,7 +16,8 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from socialgraph.jobs.structure import grouped_pair_structure
+from socialgraph.predictor.structure import grouped_pair_structure
+from socialgraph.model.social_model import NodeInputs
 from socialgraph.predictor import Predictor
 from socialgraph.predictor.calibration import Calibration
 from socialgraph.predictor.candidates import (ann_candidates, build_index, fof_candidates, merge_candidates,
@@ -51,7 +52,8 @@ class ShardScorer:
     """A block of users in, their suggestions out (see the module docstring)."""
 
     config: CandidateConfig
-    model: torch.nn.Module          # the link head
+    model: torch.nn.Module          # the SocialModel (its link scorer reads states, structure and inputs)
+    inputs: NodeInputs              # encoded user inputs (feature similarities of the pair's ends)
     z: np.ndarray                   # user states [n, dim]
     unit: np.ndarray                # unit-length states for the ANN search
     adjacency: sp.csr_matrix        # message-passing friend graph (structure, friends-of-friends)
@@ -71,7 +73,7 @@ class ShardScorer:
         unit = predictor.unit_embeddings()
         index_bytes = faiss.serialize_index(build_index(unit, config.seed, config.nprobe)) if config.ann > 0 \
             else None
-        return cls(config, predictor.fitted.model.link, predictor.user_embeddings(), unit, predictor.adjacency,
+        return cls(config, predictor.fitted.model, predictor.fitted.encoded.users, predictor.user_embeddings(), unit, predictor.adjacency,
                    predictor.friend_keys(), predictor.blocked_keys(), predictor.hidden_rows, predictor.calibration,
                    np.asarray(predictor.graph.user_ids), index_bytes)
 
@@ -95,10 +97,12 @@ class ShardScorer:
         """Full-scorer logits of row pairs, as :meth:`Predictor.link_logits` computes them (pairs grouped by their
         first user make the structural features cheap, see :mod:`socialgraph.jobs.structure`)."""
         z = torch.from_numpy(self.z)
+        deg = np.diff(self.adjacency.indptr).astype(np.float32)
         out = []
         for i in range(0, len(pairs), self.config.score_batch):
             p = pairs[i:i + self.config.score_batch]
-            out.append(self.model(z, torch.from_numpy(p), grouped_pair_structure(self.adjacency, p)).numpy())
+            out.append(self.model.score_links(z, torch.from_numpy(p), grouped_pair_structure(self.adjacency, p, deg),
+                                              self.inputs).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def run(self, users: np.ndarray) -> pd.DataFrame:

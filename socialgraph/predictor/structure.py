@@ -3,7 +3,7 @@
 
 ``pair_structure`` counts paths of length three as ``A_u . (A_v A)``, which expands the 2-hop row of every
 candidate ``v``; candidates are friends-of-friends, often hubs, whose 2-hop rows hold thousands of users (on a
-heavy-tailed graph of 100,000 users: 5,300 per pair). A suggestion job scores ~50 candidates per user, so it
+heavy-tailed graph of 100,000 users: 5,300 per pair). Suggestions score ~50 candidates per user, so this
 expands ``A_u A`` once per user instead and reads ``(A^3)_{uv} = \\sum_{x \\in N(v)} (A_u A)_x`` by binary search,
 which costs ``deg(v)`` lookups per pair. Every other feature is computed exactly as ``pair_structure`` does, and
 the test suite checks that both give identical features.
@@ -36,10 +36,12 @@ def paths3(adj: sp.csr_matrix, pairs: np.ndarray) -> np.ndarray:
     return np.bincount(pair_idx, weights=vals, minlength=len(pairs)).astype(np.float32)
 
 
-def grouped_pair_structure(adj: sp.csr_matrix, pairs: np.ndarray) -> PairStructure:
-    """Identical to ``pair_structure(adj, pairs)``; fast when many pairs share their first user."""
+def grouped_pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: np.ndarray | None = None) -> PairStructure:
+    """Identical to ``pair_structure(adj, pairs)``; fast when many pairs share their first user. ``deg``: the
+    float32 degrees of ``adj`` when the caller has them cached (one pass over the graph less per call)."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    deg = np.asarray(adj.sum(1)).ravel().astype(np.float32)
+    if deg is None:
+        deg = np.asarray(adj.sum(1)).ravel().astype(np.float32)
     au, av = adj[pairs[:, 0]], adj[pairs[:, 1]]
     common = au.multiply(av).tocsr()
     cn = np.asarray(common.sum(1)).ravel()
