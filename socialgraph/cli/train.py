@@ -65,7 +65,7 @@ def train(
     from socialgraph.train.trainer import LinkData, Trainer
 
     links = None
-    if dataset is not None:
+    if dataset is not None and graph.num_friend_pairs:
         s = benchmark_split(graph, seed=0)
         links = LinkData(s.train, s.val, s.test, s.negatives)
     out.parent.mkdir(parents=True, exist_ok=True)

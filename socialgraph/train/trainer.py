@@ -81,10 +81,11 @@ class Trainer:
             torch.set_num_threads(cfg.train.threads)
         rng = np.random.default_rng(cfg.train.seed)
         links = links or self._internal_split(graph, rng)
-        if len(links.train) == 0:
-            raise ValueError(f"{graph.name!r}: no training friend pairs; link prediction needs friendships")
         n = graph.num_users
         eng = self._engagement_split(graph)
+        has_links = len(links.train) > 0
+        if not has_links and eng is None:
+            raise ValueError(f"{graph.name!r}: nothing to learn from: no friend pairs and no engagements")
         encoded = encode_graph(graph, cfg.encoders, None, None if eng is None else eng.train)
         pref = self._preference(graph, eng)
         shape = ModelShape(num_users=n, user_dims={m: int(v.shape[1]) for m, v in encoded.users.x.items()},
@@ -107,8 +108,11 @@ class Trainer:
                                           else np.zeros((0, 2), np.int64)], seed=cfg.train.seed + 1)
         sampled = cfg.train.mode == "sampled" or (cfg.train.mode == "auto" and
                                                   2 * len(links.train) > cfg.train.full_batch_max_edges)
-        batch = int(min(cfg.train.batch_size, max(256, math.ceil(len(links.train) / 4))))
-        steps = math.ceil(len(links.train) / batch)
+        if has_links:
+            batch = int(min(cfg.train.batch_size, max(256, math.ceil(len(links.train) / 4))))
+            steps = math.ceil(len(links.train) / batch)
+        else:  # engagement-only data (e.g. MovieLens): steps cover the training engagements
+            batch, steps = 0, math.ceil(len(eng.train) / cfg.train.engagement_batch_size)
         best, best_state, bad = -1.0, None, 0
         bar = tqdm(range(cfg.train.epochs), desc=f"train {graph.name}", disable=not self.progress, unit="epoch")
         start = time.time()
@@ -124,7 +128,10 @@ class Trainer:
                 loss.backward()
                 opt.step()
                 total += float(loss)
-            if (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == cfg.train.epochs:
+            if not has_links:
+                self._log({"epoch": epoch + 1, "loss": total / steps, "seconds": round(time.time() - start, 2)})
+                bar.set_postfix(loss=f"{total / steps:.3f}")
+            elif (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == cfg.train.epochs:
                 fitted.model, fitted.mp_edges = model, links.train
                 fitted.invalidate()
                 val = evaluate_link_scores(fitted.link_logits(links.val), fitted.link_logits(val_neg))
@@ -148,13 +155,13 @@ class Trainer:
         fitted.mp_edges = links.train
         fitted.invalidate()
         calibration = platt_calibration(fitted.link_logits(links.val), fitted.link_logits(val_neg)) \
-            if len(links.val) else None
+            if has_links and len(links.val) else None
         # At prediction time messages pass over every known friendship, validation ones included.
         fitted.mp_edges = np.r_[links.train, links.val]
         fitted.invalidate()
         fitted.metrics = {"train_seconds": round(time.time() - start, 2), "epochs": len(self.history) and
                           self.history[-1]["epoch"], "best_val_hits@50": best, "calibration": calibration}
-        if links.test is not None and links.test_negatives is not None:
+        if (links.test is not None and links.test_negatives is not None) or not has_links:
             fitted.metrics["test"] = evaluate(fitted, links, eng, pref)
         return fitted
 
@@ -170,7 +177,7 @@ class Trainer:
         mp = adjacency_from_edges(train[keep], n)
         neg = training_negatives(known, mp, len(target), cfg.train.hard_negative_ratio, rng)
         pairs = np.r_[target, neg]
-        structure = pair_structure(mp, pairs)
+        structure = pair_structure(mp, pairs) if len(pairs) else None
         eng_target = None
         eng_mp = None if eng is None else eng.train
         if eng is not None and mtl.active("engagement"):
@@ -181,7 +188,7 @@ class Trainer:
             mask[pick] = False
             eng_mp = eng.train[mask]
         losses: dict[str, torch.Tensor] = {}
-        if sampled:
+        if sampled and structure is not None:
             z, local, nodes = self._sampled_states(model, graph, users, items, train[keep], pairs, structure, rng)
             zu = z["user"]
             pair_t = torch.from_numpy(local(pairs))
@@ -193,10 +200,11 @@ class Trainer:
             pair_t = torch.from_numpy(pairs)
             local = None
             step_users = users
-        logits = model.score_links(zu, pair_t, structure, step_users)
-        y = torch.cat([torch.ones(len(target)), torch.zeros(len(neg))])
-        losses["link"] = F.binary_cross_entropy_with_logits(logits, y)
-        if mtl.active("adjacency_reconstruction"):
+        if structure is not None:
+            logits = model.score_links(zu, pair_t, structure, step_users)
+            y = torch.cat([torch.ones(len(target)), torch.zeros(len(neg))])
+            losses["link"] = F.binary_cross_entropy_with_logits(logits, y)
+        if structure is not None and mtl.active("adjacency_reconstruction"):
             losses["adjacency_reconstruction"] = adjacency_loss(zu, pair_t[:len(target)], pair_t[len(target):])
         if local is None:
             if model.reconstruction is not None and mtl.active("feature_reconstruction"):
@@ -333,7 +341,9 @@ def evaluate(fitted: FittedModel, links: LinkData, eng=None, pref=None) -> dict:
     engagements' categories or held-out users' own categories)."""
     from socialgraph.eval.metrics import mae, ndcg_at_k, recall_at_k, rmse, top_k_items
 
-    out = {"link": evaluate_link_scores(fitted.link_logits(links.test), fitted.link_logits(links.test_negatives))}
+    out = {}
+    if links.test is not None and len(links.test) and len(links.train):
+        out["link"] = evaluate_link_scores(fitted.link_logits(links.test), fitted.link_logits(links.test_negatives))
     g = fitted.graph
     if eng is not None and len(eng.test) and fitted.model.engagement is not None:
         test = g.engagements[eng.test]
