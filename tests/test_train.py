@@ -152,3 +152,19 @@ def test_print_config_round_trips(tmp_path):
     r3 = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--config",
                                   str(tmp_path / "bad.yaml")])
     assert r3.exit_code != 0 and "unknown key(s) ['epoch']" in r3.output
+
+
+def test_engagement_only_graph_learns_ratings():
+    """MovieLens-100K has no friendships: the engagement and preference heads still train, and predicted ratings
+    beat predicting the training mean on held-out ratings."""
+    from socialgraph.data.splits import split_engagements
+
+    graph = load("movielens-100k")
+    fitted = Trainer(from_dict(Config, {"train": {"epochs": 4}}), progress=False).fit(graph)
+    test = fitted.metrics["test"]
+    assert "link" not in test and test["preference"]["source"] == "items:genres"
+    eng = split_engagements(graph, "per_user", val=0.0, test=0.10, seed=0)
+    values = graph.engagement_value
+    baseline = float(np.sqrt(np.mean((values[eng.test] - values[eng.train].mean()) ** 2)))
+    assert test["engagement"]["n"] == len(eng.test)
+    assert test["engagement"]["rmse"] < baseline - 0.05
