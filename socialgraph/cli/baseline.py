@@ -7,10 +7,12 @@ all heuristics, and prints Hits@20/50/100, MRR, AUC and AP.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Optional
 
 import typer
 
+from socialgraph.cli.common import fail
 from socialgraph.eval.heuristics import METHODS
 
 _COLUMNS = ("hits@20", "hits@50", "hits@100", "mrr", "auc", "ap")
@@ -23,24 +25,37 @@ def baseline(
     seed: int = typer.Option(0, "--seed", help="Seed of the split and of the negatives."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of a table."),
 ) -> None:
-    """Heuristic baselines under the benchmark protocol: Hits@20/50/100, MRR, AUC, AP on the test split."""
+    """Score heuristic baselines (CN, AA, RA, ...) on a test split.
+
+    The benchmark protocol: an 85/5/10 random split of the friend pairs and
+    shared uniform negatives (seeded by --seed); heuristics see the training
+    graph only. Prints Hits@20/50/100, MRR, AUC and AP per method.
+
+    Examples:
+
+      socialgraph baseline --dataset seal-usair --method all
+
+      socialgraph baseline --dataset ego-facebook --method aa --json
+
+      socialgraph baseline --data my_folder --method ra --seed 1
+    """
     from socialgraph.data import DataError, load
     from socialgraph.data.protocol import benchmark_split
     from socialgraph.eval.baselines import heuristic_baselines
 
     if (dataset is None) == (data is None):
-        raise typer.BadParameter("give exactly one of --dataset NAME or --data DIR")
+        fail("give exactly one of --dataset NAME or --data DIR")
     methods = list(METHODS) if method.lower() == "all" else [method.lower()]
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise typer.BadParameter(f"unknown method {unknown[0]!r}; choose one of {', '.join(METHODS)} or all",
-                                 param_hint="--method")
+        fail(f"unknown method {unknown[0]!r} for --method; choose one of {', '.join(METHODS)} or all")
+    if data is not None and not Path(data).is_dir():
+        fail(f"{data}: not a folder; --data expects a folder holding friends.csv (see docs/data-format.md)")
     source = data if data is not None else dataset
     try:
         graph = load(source)
     except (DataError, KeyError, FileNotFoundError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2)
+        fail(str(err).strip("'\""))
     split = benchmark_split(graph, seed=seed)
     results = heuristic_baselines(split, methods)
     if as_json:

@@ -26,7 +26,21 @@ def benchmark(
                                         help="Rebuild this docs page from OUT afterwards ('' to skip)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
-    """Run a benchmark suite: the project's model and baselines on the same split, negatives and evaluator."""
+    """Run a benchmark suite: the model and baselines, same splits.
+
+    The project's model and every baseline see the same split, negatives and
+    evaluator. Writes OUT/SUITE/results.json, results.md and plots, then
+    rebuilds docs/benchmarks.md from OUT (--docs '' skips that). Full suites
+    take hours; --quick proves a suite runs in minutes.
+
+    Examples:
+
+      socialgraph benchmark seal --quick --out /tmp/bench --docs ''
+
+      socialgraph benchmark social --seeds 3 --out benchmarks/results
+
+      socialgraph benchmark docs --out benchmarks/results
+    """
     from socialgraph.bench import SUITES, run_suite, write_docs
     from socialgraph.bench.options import SuiteOptions
 

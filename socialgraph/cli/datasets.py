@@ -7,12 +7,30 @@ import typer
 
 from socialgraph.data.errors import DataError
 
-app = typer.Typer(help="List datasets and show their counts and modalities.", no_args_is_help=True)
+app = typer.Typer(help="""List datasets; show their counts, modalities and cards.
+
+Datasets are read from $SOCIALGRAPH_DATA (default ~/.cache/socialgraph/data).
+
+Examples:
+
+  socialgraph datasets list
+
+  socialgraph datasets info seal-usair --json
+""", no_args_is_help=True)
 
 
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """Every known dataset: name, family, whether its files are in the data root, license."""
+    """List every known dataset: name, family, present here or not, license.
+
+    "present" means its files are in the data root ($SOCIALGRAPH_DATA).
+
+    Examples:
+
+      socialgraph datasets list
+
+      socialgraph datasets list --json
+    """
     from socialgraph.data.registry import is_present, list_datasets
 
     rows = [{"name": c.name, "family": c.family, "present": is_present(c), "license": c.license}
@@ -31,7 +49,17 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON instead
 def info(name: str = typer.Argument(..., help="Dataset name, as in `socialgraph datasets list`."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON."),
          verify: bool = typer.Option(True, "--verify/--no-verify", help="Check the files' sha256 first.")) -> None:
-    """Load a dataset and print its counts and modalities with its card."""
+    """Load a dataset and print its counts and modalities with its card.
+
+    NAME is a name from `socialgraph datasets list`. Counts read from the
+    files are shown next to the counts the dataset card expects.
+
+    Examples:
+
+      socialgraph datasets info seal-usair
+
+      socialgraph datasets info lastfm-hetrec-2k --json
+    """
     from socialgraph.data.registry import get_card, load_dataset
 
     try:

@@ -15,10 +15,17 @@ def explain(
     hidden: list[str] = typer.Option([], "--hide", help="A user the asker may not see (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Explain a pair: calibrated probability, mutual friends, CN/AA/RA/Jaccard, and which modalities and
-    neighbours weighed most on each side.
+    """Explain why the model scores a pair of users as it does.
 
-    Example: socialgraph explain --model models/lastfm 2 275
+    Prints the calibrated probability, mutual friends, CN/AA/RA/Jaccard, and
+    which modalities and neighbours weighed most on each side. U and V are
+    external user ids, as in the data.
+
+    Examples:
+
+      socialgraph explain --model models/lastfm 2 275
+
+      socialgraph explain --model models/lastfm 2 275 --hide 7 --json
     """
     from socialgraph.predictor import Predictor, UnknownUserError
     from socialgraph.train.bundle import BundleError

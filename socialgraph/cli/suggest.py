@@ -25,12 +25,21 @@ def suggest(
     workers: int = typer.Option(2, "--workers", help="Ray actors (--engine ray)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Suggest friends for every user: candidates from friends-of-friends and nearest neighbours, re-ranked by
-    the full link scorer, filtered (self, friends, blocked pairs), written as partitioned Parquet
-    (user_id, rank, candidate_id, score, reason) plus manifest.json. After a crash, --resume finishes only the
-    missing shards.
+    """Suggest friends for every user and write them as Parquet shards.
 
-    Example: socialgraph suggest --model models/lastfm --k 20 --out suggestions/ --engine ray
+    Candidates come from friends-of-friends and nearest neighbours of the
+    embeddings; the full link scorer re-ranks them; the user, friends and
+    blocked pairs are filtered out. Output: part-*.parquet (user_id, rank,
+    candidate_id, score, reason) plus manifest.json. After a crash, --resume
+    finishes only the missing shards. --engine ray runs the same job on Ray.
+
+    Examples:
+
+      socialgraph suggest --model models/lastfm --k 20 --out suggestions/
+
+      socialgraph suggest --model models/lastfm --out suggestions/ --resume
+
+      socialgraph suggest -m models/lastfm -o sugg/ --engine ray --workers 4
     """
     from socialgraph.jobs import CandidateConfig, JobError, run_suggest_job
     from socialgraph.train.bundle import BundleError

@@ -22,10 +22,18 @@ def synth(
                                          "users on)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder at --out."),
 ) -> None:
-    """Generate a social graph with planted communities, homophilous multimodal attributes (text, categorical,
-    numeric, multi-hot), triadic closure and heavy-tailed degrees.
+    """Write a synthetic social graph in the data folder format.
 
-    Example: socialgraph synth --users 100000 --mean-degree 20 --out data/synth100k --seed 1
+    Planted communities, homophilous multimodal attributes (text,
+    categorical, numeric, multi-hot), triadic closure and heavy-tailed
+    degrees. The same seed gives the same graph. Train on it with
+    `socialgraph train --data OUT`.
+
+    Examples:
+
+      socialgraph synth --users 500 --mean-degree 10 --out data/tiny
+
+      socialgraph synth --users 100000 --out data/synth100k --seed 1
     """
     from socialgraph.synth import SynthConfig, write_synthetic
 

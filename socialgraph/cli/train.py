@@ -12,9 +12,11 @@ from socialgraph.cli.common import fail, load_graph
 
 TRAIN_HELP = """Train the model and write a bundle folder.
 
-With --dataset NAME the benchmark protocol applies (85/5/10 random split of friend pairs, seed 0) and the bundle
-records test metrics of every head. With --data DIR and no split, all friend pairs train except a small
-validation slice used for early stopping.
+With --dataset NAME the benchmark protocol applies (85/5/10 random split
+of the friend pairs, seed 0) and the bundle records test metrics of every
+head. With --data DIR all friend pairs train except a small validation
+slice used for early stopping. The bundle is what evaluate, score,
+suggest and explain read.
 
 Examples:
 
@@ -22,7 +24,9 @@ Examples:
 
   socialgraph train --data my_folder --out models/mine --epochs 30 --seed 1
 
-  socialgraph train --print-config > my.yaml   # edit, then: socialgraph train --data my_folder --config my.yaml ...
+  socialgraph train --print-config > my.yaml
+
+  socialgraph train --data my_folder --config my.yaml --out models/mine
 """
 
 
@@ -82,9 +86,16 @@ def evaluate(
     model: Path = typer.Option(..., "--model", "-m", help="Bundle folder written by `socialgraph train`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Report the metrics of every head recorded in a bundle (test metrics when it was trained with --dataset).
+    """Print the metrics recorded in a bundle when it was trained.
 
-    Example: socialgraph evaluate --model models/lastfm --json
+    Test metrics of every head when the bundle was trained with --dataset;
+    training time, epochs, best validation Hits@50 and calibration always.
+
+    Examples:
+
+      socialgraph evaluate --model models/lastfm
+
+      socialgraph evaluate --model models/lastfm --json
     """
     from socialgraph.train.bundle import BundleError, verify_bundle
 
@@ -109,9 +120,15 @@ def score(
     pairs: Path = typer.Option(..., "--pairs", "-p", help="CSV with columns src,dst (external user ids)."),
     out: Path = typer.Option(..., "--out", "-o", help="CSV to write: src,dst,score."),
 ) -> None:
-    """Score user pairs with a trained model: the probability that the relationship forms.
+    """Score user pairs from a CSV (calibrated probabilities).
 
-    Example: socialgraph score --model models/lastfm --pairs pairs.csv --out scores.csv
+    --pairs is a CSV with a header and columns src,dst holding external user
+    ids the model was trained with. Writes src,dst,score to --out, where
+    score is the calibrated probability.
+
+    Examples:
+
+      socialgraph score --model models/lastfm --pairs pairs.csv --out scores.csv
     """
     import numpy as np
     import pandas as pd
