@@ -1,0 +1,1 @@
+"""Model: modality fusion, attention GNN, link / engagement / preference / reconstruction heads."""

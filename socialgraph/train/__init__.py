@@ -1,0 +1,1 @@
+"""Training: configuration, trainer, fitted model, bundles on disk."""
