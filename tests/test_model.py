@@ -113,6 +113,29 @@ def test_pair_structure_matches_heuristics(lastfm):
     np.testing.assert_array_equal(dense, a[pairs[:, 0]] & a[pairs[:, 1]])
 
 
+def test_pair_structure_kernels_equal_scipy_formulation(lastfm):
+    """The compiled kernels give bit-identical features and pooling rows to the scipy sparse formulation, for pairs
+    in any order, repeated first users, hubs, isolated users and self pairs."""
+    from socialgraph.model.pairwise import _pair_structure_scipy
+
+    adj = adjacency_from_edges(lastfm.friends, lastfm.num_users)
+    deg = np.diff(adj.indptr)
+    hubs = np.argsort(-deg, kind="stable")[:20]
+    rng = np.random.default_rng(1)
+    u = rng.integers(0, lastfm.num_users, 50)
+    pairs = np.r_[rng.integers(0, lastfm.num_users, (300, 2)), np.stack(np.meshgrid(hubs, hubs), -1).reshape(-1, 2),
+                  np.stack([np.repeat(u, 8), rng.integers(0, lastfm.num_users, 400)], 1), [[3, 3]],
+                  lastfm.friends[:100]]
+    pairs = pairs[rng.permutation(len(pairs))]
+    a = pair_structure(adj, pairs)
+    b = _pair_structure_scipy(adj, pairs, deg.astype(np.float32))
+    assert np.array_equal(a.features.numpy(), b.features.numpy())
+    assert torch.equal(a.common.indices(), b.common.indices()) and torch.equal(a.common.values(), b.common.values())
+    assert pair_structure(adj, pairs[:0]).features.shape == (0, 7)
+    c = pair_structure(adj, pairs[:40])  # cached per-graph arrays and scratch counter reused
+    assert np.array_equal(c.features.numpy(), b.features.numpy()[:40])
+
+
 def test_graph_encoder_mean_has_no_attention():
     enc = GraphEncoder(16, num_layers=1, conv="mean")
     x = {"user": torch.randn(4, 16)}

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from socialgraph.predictor.structure import grouped_pair_structure
+from socialgraph.model.pairwise import pair_structure
 from socialgraph.model.social_model import NodeInputs
 from socialgraph.predictor import Predictor
 from socialgraph.predictor.calibration import Calibration
@@ -44,7 +44,7 @@ class CandidateConfig:
     ann: int = 20
     nprobe: int = 16
     seed: int = 0
-    score_batch: int = 65536
+    score_batch: int = 16384
 
 
 @dataclass
@@ -92,16 +92,16 @@ class ShardScorer:
                 self._index.nprobe = self.config.nprobe
         return self._index
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def logits(self, pairs: np.ndarray) -> np.ndarray:
         """Full-scorer logits of row pairs, as :meth:`Predictor.link_logits` computes them (pairs grouped by their
-        first user make the structural features cheap, see :mod:`socialgraph.jobs.structure`)."""
+        first user share the 2-hop expansion behind the 3-path feature, see
+        :mod:`socialgraph.model.pair_kernels`)."""
         z = torch.from_numpy(self.z)
-        deg = np.diff(self.adjacency.indptr).astype(np.float32)
         out = []
         for i in range(0, len(pairs), self.config.score_batch):
             p = pairs[i:i + self.config.score_batch]
-            out.append(self.model.score_links(z, torch.from_numpy(p), grouped_pair_structure(self.adjacency, p, deg),
+            out.append(self.model.score_links(z, torch.from_numpy(p), pair_structure(self.adjacency, p),
                                               self.inputs).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 

@@ -17,11 +17,19 @@ positive pair never sees its own edge.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+try:  # compiled kernels; without numba the scipy formulation below gives the same numbers, slowly
+    from socialgraph.model import pair_kernels as _kernels
+except ImportError:  # pragma: no cover - numba is a dependency
+    _kernels = None
 
 NUM_PAIR_FEATURES = 7
 
@@ -52,10 +60,113 @@ def adjacency_from_edges(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
     return a
 
 
-def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray) -> PairStructure:
-    """Structural features of ``pairs`` ``[B, 2]`` in the graph ``adj`` (see the module docstring)."""
+def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarray] = None) -> PairStructure:
+    """Structural features of ``pairs`` ``[B, 2]`` in the graph ``adj`` (see the module docstring).
+
+    ``deg`` is accepted for compatibility and not needed: degrees and the other per-graph arrays are cached per
+    adjacency object (a matrix must not be modified in place between calls). Pairs sharing their first user are
+    cheap (the 2-hop expansion behind the 3-path count is shared, see :mod:`socialgraph.model.pair_kernels`);
+    any order gives the same numbers."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    deg = np.asarray(adj.sum(1)).ravel().astype(np.float32)
+    if _kernels is None:
+        adj = _sorted_csr(adj)
+        return _pair_structure_scipy(adj, pairs, np.diff(adj.indptr).astype(np.float32) if deg is None else deg)
+    g = _graph_arrays(adj)
+    adj, deg, w_aa, w_ra, vol2 = g.adj, g.deg, g.w_aa, g.w_ra, g.vol2
+    b = len(pairs)
+    u, v = pairs[:, 0], pairs[:, 1]
+    indptr, indices = adj.indptr, adj.indices
+    dmin = np.minimum(deg[u], deg[v]).astype(np.int64)
+    starts = np.zeros(b, np.int64)
+    np.cumsum(dmin[:-1], out=starts[1:])
+    buf = np.empty(int(dmin.sum()), dtype=indices.dtype)
+    cn_i = np.empty(b, np.int64)
+    aa, ra = np.empty(b, np.float32), np.empty(b, np.float32)
+    _kernels.common_neighbours(indptr, indices, w_aa, w_ra, u, v, starts, buf, cn_i, aa, ra)
+    offsets = np.zeros(b + 1, np.int64)
+    np.cumsum(cn_i, out=offsets[1:])
+    cols = np.empty(int(offsets[-1]), np.int64)
+    _kernels.compact(buf, starts, cn_i, offsets[:-1], cols)
+    p3_i = np.empty(b, np.int64)
+    if b:
+        scratch = _scratch(adj.shape[0])
+        _kernels.paths3(indptr, indices, vol2, u, v, np.argsort(u, kind="stable"), scratch, p3_i)
+    cn = cn_i.astype(np.float32)
+    p3 = p3_i.astype(np.float32)
+    du, dv = deg[u], deg[v]
+    jac = cn / np.maximum(du + dv - cn, 1.0)
+    feats = np.stack([np.log1p(cn), np.log1p(aa), np.log1p(ra * 10), np.log1p(p3) / 3, np.log1p(du), np.log1p(dv),
+                      jac], axis=1).astype(np.float32)
+    norm = (1.0 / np.sqrt(np.maximum(cn, 1.0))).astype(np.float32)
+    rows = np.repeat(np.arange(b, dtype=np.int64), cn_i)
+    idx = torch.from_numpy(np.stack([rows, cols]))
+    # Rows in pair order, columns sorted within a row: already coalesced, no sort needed.
+    c = torch.sparse_coo_tensor(idx, torch.from_numpy(norm[rows]), size=(b, adj.shape[0]), is_coalesced=True,
+                                check_invariants=False)
+    return PairStructure(torch.from_numpy(feats), c)
+
+
+def _sorted_csr(adj: sp.spmatrix) -> sp.csr_matrix:
+    """``adj`` as CSR with sorted neighbour lists (the same object when it already is one)."""
+    if not sp.isspmatrix_csr(adj) and not isinstance(adj, sp.csr_array):
+        adj = sp.csr_matrix(adj)
+    if not adj.has_sorted_indices:
+        adj = adj.sorted_indices()
+    return adj
+
+
+@dataclass
+class _GraphArrays:
+    """Per-graph arrays the kernels read, computed once per adjacency object (O(nnz) work that a call scoring a
+    handful of pairs must not repeat)."""
+
+    adj: sp.csr_matrix      # sorted neighbour lists
+    deg: np.ndarray         # float32 degrees
+    w_aa: np.ndarray        # float32 1 / log(max(d, 2)), the scipy formulation's rounding
+    w_ra: np.ndarray        # float32 1 / max(d, 1)
+    vol2: np.ndarray        # int64 sum of the neighbours' degrees (work of one 2-hop expansion)
+    indptr: np.ndarray      # the arrays of the object the entry was made for: a changed matrix is noticed
+    indices: np.ndarray
+
+
+_GRAPHS: "dict[int, tuple[weakref.ref, _GraphArrays]]" = {}
+_LOCAL = threading.local()
+
+
+def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
+    key = id(adj)
+    hit = _GRAPHS.get(key)
+    if hit is not None:
+        ref, g = hit
+        if ref() is adj and getattr(adj, "indptr", None) is g.indptr and getattr(adj, "indices", None) is g.indices:
+            return g
+    src = adj
+    adj = _sorted_csr(adj)
+    deg = np.diff(adj.indptr).astype(np.float32)  # binary adjacency: row lengths are the degrees
+    w_aa = (1.0 / np.log(np.maximum(deg, 2.0))).astype(np.float32)
+    w_ra = (1.0 / np.maximum(deg, 1.0)).astype(np.float32)
+    vol2 = np.add.reduceat(np.r_[deg[adj.indices].astype(np.int64), 0], adj.indptr[:-1]) * (np.diff(adj.indptr) > 0)
+    g = _GraphArrays(adj, deg, w_aa, w_ra, vol2.astype(np.int64), getattr(src, "indptr", None),
+                     getattr(src, "indices", None))
+    try:
+        ref = weakref.ref(src, lambda _, k=key: _GRAPHS.pop(k, None))
+    except TypeError:  # not weak-referenceable: do not cache
+        return g
+    _GRAPHS[key] = (ref, g)
+    return g
+
+
+def _scratch(n: int) -> np.ndarray:
+    """A zeroed int32 ``[n]`` counter for :func:`~socialgraph.model.pair_kernels.paths3`, one per thread (the
+    kernel leaves it zeroed)."""
+    s = getattr(_LOCAL, "scratch", None)
+    if s is None or len(s) < n:
+        s = _LOCAL.scratch = np.zeros(n, np.int32)
+    return s
+
+
+def _pair_structure_scipy(adj: sp.csr_matrix, pairs: np.ndarray, deg: np.ndarray) -> PairStructure:
+    """The same features with scipy sparse products (used when numba is not installed; much slower)."""
     au, av = adj[pairs[:, 0]], adj[pairs[:, 1]]
     common = au.multiply(av).tocsr()
     cn = np.asarray(common.sum(1)).ravel()
