@@ -64,8 +64,7 @@ class SocialModel(nn.Module):
         self.item_fusion = ModalityFusion(shape.item_dims, dim, config.fusion, config.modality_dropout) \
             if shape.item_dims else None
         self.user_id = nn.Embedding(shape.num_users, dim) if (config.id_embedding or not shape.user_dims) else None
-        self.item_id = nn.Embedding(shape.num_items, dim) \
-            if shape.num_items and (config.id_embedding or not shape.item_dims) else None
+        self.item_id = nn.Embedding(shape.num_items, dim) if shape.num_items else None
         self.hetero = bool(config.hetero and shape.num_items)
         self.encoder = GraphEncoder(dim, config.layers, config.heads, config.conv, config.dropout, hetero=self.hetero)
         self.link = LinkScorer(dim, config.link_hidden, config.link_common_neighbours, config.link_structure,
