@@ -127,7 +127,7 @@ class Trainer:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total += float(loss)
+                total += loss.item()
             if not has_links:
                 self._log({"epoch": epoch + 1, "loss": total / steps, "seconds": round(time.time() - start, 2)})
                 bar.set_postfix(loss=f"{total / steps:.3f}")
