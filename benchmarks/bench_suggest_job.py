@@ -71,9 +71,9 @@ def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed:
     return times
 
 
-def run_job(bundle: Path, out: Path, k: int, engine: str) -> dict:
+def run_job(bundle: Path, out: Path, k: int, engine: str, threads: int) -> dict:
     cmd = [str(ROOT / ".venv/bin/socialgraph"), "suggest", "--model", str(bundle), "--out", str(out), "--k", str(k),
-           "--engine", engine]
+           "--engine", engine, "--threads", str(threads), "--quiet"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -82,7 +82,7 @@ def run_job(bundle: Path, out: Path, k: int, engine: str) -> dict:
         raise SystemExit(f"job failed:\n{proc.stderr[-4000:]}")
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"engine": engine, "wall_seconds": round(wall, 1),
+    return {"engine": engine, "threads": threads, "command": " ".join(cmd), "wall_seconds": round(wall, 1),
             "peak_rss_gib": round(max(peak_kib, before) / 2**20, 2), "result": result}
 
 
@@ -126,6 +126,10 @@ def main() -> None:
     ap.add_argument("--nx-sample", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--reuse-bundle", action="store_true",
+                    help="use WORKDIR/bundle when it exists (its build times come from WORKDIR/setup.json)")
+    ap.add_argument("--build-only", action="store_true", help="build WORKDIR/bundle and stop")
+    ap.add_argument("--threads", type=int, default=1, help="--threads of the job (torch / FAISS threads)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="sg-bench-job-"))
     bundle, out = work / "bundle", work / "suggestions"
@@ -133,10 +137,18 @@ def main() -> None:
     report = {"users": args.users, "mean_degree": args.mean_degree, "k": args.k, "machine": {
         "cpus": os.cpu_count(), "python": platform.python_version()}}
     print(f"[1/3] graph + model -> {bundle}", flush=True)
-    report["setup"] = build_bundle(args.users, args.mean_degree, args.train_users, args.epochs, args.seed, bundle)
+    setup_file = work / "setup.json"
+    if args.reuse_bundle and (bundle / "manifest.json").is_file() and setup_file.is_file():
+        report["setup"] = {**json.loads(setup_file.read_text()), "reused": True}
+    else:
+        report["setup"] = build_bundle(args.users, args.mean_degree, args.train_users, args.epochs, args.seed, bundle)
+        report["setup"].update(train_users=args.train_users, epochs=args.epochs)
+        setup_file.write_text(json.dumps(report["setup"]))
     print(json.dumps(report["setup"]), flush=True)
+    if args.build_only:
+        return
     print("[2/3] suggest job", flush=True)
-    report["job"] = run_job(bundle, out, args.k, args.engine)
+    report["job"] = run_job(bundle, out, args.k, args.engine, args.threads)
     print(json.dumps(report["job"]), flush=True)
     print("[3/3] networkx adamic-adar loop (sample)", flush=True)
     report["networkx"] = networkx_baseline(bundle, args.nx_sample, args.k, args.seed)

@@ -221,3 +221,25 @@ def test_bad_bundles_are_refused(bundle, tmp_path):
         socialgraph.Predictor.load(copy)
     with pytest.raises(BundleError, match="no such bundle"):
         socialgraph.Predictor.load(tmp_path / "nothing")
+
+
+def test_fof_kernel_ranks_like_the_heuristic(predictor):
+    """The compiled friends-of-friends top-k gives the heuristics' scores in the heuristics' order (CN exactly;
+    AA / RA up to ties within float rounding), self and friends excluded, -1 in empty slots."""
+    from socialgraph.eval.heuristics import score_rows, top_candidates
+    from socialgraph.predictor.candidates import fof_candidates
+
+    adj = predictor.adjacency
+    users = np.r_[np.arange(0, predictor.num_users, 3), np.argsort(-np.diff(adj.indptr))[:5]]
+    for method in ("cn", "aa", "ra"):
+        got = fof_candidates(adj, users, 25, method)
+        want, want_scores = top_candidates(adj, users, 25, method)
+        if method == "cn":
+            assert np.array_equal(got, want)
+        assert np.array_equal(got >= 0, want >= 0)
+        rows = score_rows(adj, users, method).tocsr()
+        for r, u in enumerate(users):
+            ok = got[r] >= 0
+            s = rows[r].toarray()[0][got[r][ok]]
+            np.testing.assert_allclose(s, want_scores[r][ok], rtol=1e-12)
+            assert u not in got[r] and not np.isin(got[r], adj.indices[adj.indptr[u]:adj.indptr[u + 1]]).any()

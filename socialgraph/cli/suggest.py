@@ -23,6 +23,7 @@ def suggest(
     seed: int = typer.Option(0, "--seed", help="Seeds the ANN index."),
     shard_size: int = typer.Option(50_000, "--shard-size", help="Users per output shard."),
     workers: int = typer.Option(2, "--workers", help="Ray actors (--engine ray)."),
+    threads: int = typer.Option(1, "--threads", help="torch / FAISS threads of this process (0: leave as is)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Suggest friends for every user and write them as Parquet shards.
@@ -47,7 +48,8 @@ def suggest(
     cfg = CandidateConfig(k=k, fof=fof, ann=ann, seed=seed)
     try:
         manifest = run_suggest_job(model, out, config=cfg, engine=engine, users=users, blocked=blocked,
-                                   resume=resume, shard_size=shard_size, workers=workers, progress=not quiet)
+                                   resume=resume, shard_size=shard_size, workers=workers, progress=not quiet,
+                                   threads=threads or None)
     except (JobError, BundleError) as err:
         fail(str(err))
     typer.echo(json.dumps({"out": str(out), "users": manifest["users"], "rows": manifest["rows"],

@@ -134,13 +134,19 @@ class ShardScorer:
     def _reasons(self, u: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """``"N mutual friends"`` (hidden users not counted) or ``"similar interests"`` (met through the
         embedding neighbours only)."""
-        adj = self.adjacency
+        from socialgraph.model.pair_kernels import count_common
+        from socialgraph.model.pairwise import _graph_arrays
+
+        adj = _graph_arrays(self.adjacency).adj
+        skip = np.zeros(0, np.bool_)
         if len(self.hidden):
-            keep = np.ones(adj.shape[0])
-            keep[self.hidden] = 0.0
-            adj = (adj @ sp.diags(keep)).tocsr()
-        cn = np.asarray(adj[u].multiply(adj[cand]).sum(1)).ravel().astype(np.int64)
-        out = np.full(len(u), "similar interests", dtype=object)
-        has = cn > 0
-        out[has] = [f"{c} mutual friend{'s' if c != 1 else ''}" for c in cn[has].tolist()]
-        return out
+            skip = np.zeros(adj.shape[0], np.bool_)
+            skip[self.hidden] = True
+        cn = np.empty(len(u), np.int64)
+        count_common(adj.indptr, adj.indices, np.ascontiguousarray(u, dtype=np.int64),
+                     np.ascontiguousarray(cand, dtype=np.int64), skip, cn)
+        # One string object per distinct count, shared by every row that has it.
+        values, inverse = np.unique(cn, return_inverse=True)
+        labels = np.array([f"{c} mutual friend{'s' if c != 1 else ''}" if c > 0 else "similar interests"
+                           for c in values.tolist()], dtype=object)
+        return labels[inverse.ravel()] if len(u) else np.zeros(0, dtype=object)

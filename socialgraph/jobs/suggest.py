@@ -9,6 +9,7 @@ and an interrupted run finished with ``resume=True``, write identical shards.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -70,7 +71,8 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
                     config: Optional[CandidateConfig] = None, engine: str = "local",
                     users: Optional[Union[str, os.PathLike]] = None,
                     blocked: Optional[Union[str, os.PathLike]] = None, resume: bool = False,
-                    shard_size: int = 50_000, workers: int = 2, progress: bool = True) -> dict:
+                    shard_size: int = 50_000, workers: int = 2, progress: bool = True,
+                    threads: Optional[int] = 1) -> dict:
     """Run the job and return its manifest.
 
     Args:
@@ -84,12 +86,14 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
         shard_size: users per shard.
         workers: Ray actors (``ray`` engine; a local Ray is started with this many CPUs if none is running).
         progress: show progress bars.
+        threads: torch and FAISS threads of this process while the job runs (embedding, index, local shards);
+            ``None`` leaves them as they are. One is the default: the scorer's matrix products are small, and on
+            a machine whose cores are shared a second thread mostly waits for the first (measured 2-3x slower
+            here); use ``engine="ray"`` with more ``workers`` to use more cores.
 
     Raises:
         JobError / BundleError: bad input, before anything is written.
     """
-    from socialgraph.predictor import Predictor
-
     cfg = config or CandidateConfig()
     if engine not in ENGINES:
         raise JobError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -100,6 +104,15 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
     user_frame = read_id_file(users, ("user_id",)) if users is not None else None
     blocked_frame = read_id_file(blocked, ("src", "dst")) if blocked is not None else None
     start = time.time()
+    with _threads(threads):
+        return _run(bundle, out, cfg, engine, user_frame, users, blocked_frame, blocked, resume, shard_size,
+                    workers, progress, start)
+
+
+def _run(bundle, out, cfg, engine, user_frame, users, blocked_frame, blocked, resume, shard_size, workers,
+         progress, start) -> dict:
+    from socialgraph.predictor import Predictor
+
     predictor = Predictor.load(bundle)
     rows = np.arange(predictor.num_users, dtype=np.int64) if user_frame is None else \
         np.unique(_rows_of(predictor, user_frame["user_id"].tolist(), Path(users), "user_id"))
@@ -130,6 +143,25 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
     manifest["_run"] = {"engine": engine, "seconds": round(time.time() - start, 2),
                         "embed_and_index_seconds": round(embed_seconds, 2), "shards_run": len(todo)}
     return manifest
+
+
+@contextlib.contextmanager
+def _threads(n: Optional[int]):
+    """torch and FAISS (OpenMP) threads set to ``n`` for the block, restored after."""
+    if n is None:
+        yield
+        return
+    import faiss
+    import torch
+
+    before_torch, before_faiss = torch.get_num_threads(), faiss.omp_get_max_threads()
+    torch.set_num_threads(n)
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before_torch)
+        faiss.omp_set_num_threads(before_faiss)
 
 
 def _run_local(scorer: ShardScorer, rows: np.ndarray, bounds: list, todo: list[int], out: Path,

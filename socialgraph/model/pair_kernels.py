@@ -146,3 +146,136 @@ def paths3(indptr, indices, vol2, u, v, order, scratch, out):
                 for k in range(indptr[far], indptr[far + 1]):
                     scratch[indices[k]] = 0
         i = j
+
+
+@njit(cache=True, nogil=True)
+def _worse(s1, i1, s2, i2):
+    """Whether candidate ``(s1, i1)`` ranks below ``(s2, i2)`` (lower score, or the same score and a larger row)."""
+    return s1 < s2 or (s1 == s2 and i1 > i2)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(hs, hi, size, pos):
+    while True:
+        c = 2 * pos + 1
+        if c >= size:
+            return
+        if c + 1 < size and _worse(hs[c + 1], hi[c + 1], hs[c], hi[c]):
+            c += 1
+        if _worse(hs[c], hi[c], hs[pos], hi[pos]):
+            hs[c], hs[pos] = hs[pos], hs[c]
+            hi[c], hi[pos] = hi[pos], hi[c]
+            pos = c
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def fof_topk(indptr, indices, weight, users, k, acc, flag, touched, cand, score):
+    """The ``k`` best friends-of-friends of each user by ``sum_{w in N(u) & N(v)} weight[w]`` (Adamic-Adar,
+    resource allocation or common neighbours, by the weights given), self and existing neighbours excluded, best
+    first, ties to the smaller row; empty slots keep whatever ``cand`` / ``score`` held (``-1`` / ``-inf``).
+
+    Scores are those of :func:`socialgraph.eval.heuristics.top_candidates` up to float64 rounding (added in
+    ascending order of the common neighbour). ``acc`` (float64
+    ``[n]``), ``flag`` (int8 ``[n]``) are zero on entry and on return; ``touched`` int64 ``[n]``."""
+    hs = np.empty(k, np.float64)
+    hi = np.empty(k, np.int64)
+    for r in range(len(users)):
+        u = users[r]
+        m = 0
+        flag[u] = 2
+        for t in range(indptr[u], indptr[u + 1]):
+            flag[indices[t]] = 2
+        for t in range(indptr[u], indptr[u + 1]):
+            x = indices[t]
+            wx = weight[x]
+            for q in range(indptr[x], indptr[x + 1]):
+                y = indices[q]
+                if flag[y] == 0:
+                    flag[y] = 1
+                    touched[m] = y
+                    m += 1
+                if flag[y] == 1:
+                    acc[y] += wx
+        size = 0
+        for j in range(m):
+            y = touched[j]
+            s = acc[y]
+            acc[y] = 0.0
+            flag[y] = 0
+            if not s > 0:
+                continue
+            if size < k:
+                hs[size] = s
+                hi[size] = y
+                size += 1
+                # sift up
+                c = size - 1
+                while c > 0:
+                    pa = (c - 1) >> 1
+                    if _worse(hs[c], hi[c], hs[pa], hi[pa]):
+                        hs[c], hs[pa] = hs[pa], hs[c]
+                        hi[c], hi[pa] = hi[pa], hi[c]
+                        c = pa
+                    else:
+                        break
+            elif _worse(hs[0], hi[0], s, y):
+                hs[0] = s
+                hi[0] = y
+                _sift_down(hs, hi, size, 0)
+        flag[u] = 0
+        for t in range(indptr[u], indptr[u + 1]):
+            flag[indices[t]] = 0
+        # Pop the heap worst-first into the slots from the back: best first.
+        for j in range(size - 1, -1, -1):
+            cand[r, j] = hi[0]
+            score[r, j] = hs[0]
+            size_now = j
+            hs[0] = hs[size_now]
+            hi[0] = hi[size_now]
+            _sift_down(hs, hi, size_now, 0)
+
+
+@njit(cache=True, nogil=True)
+def count_common(indptr, indices, u, v, skip, out):
+    """``out[i] = |N(u_i) & N(v_i)|`` not counting members ``w`` with ``skip[w]`` (``skip`` may be empty)."""
+    has_skip = len(skip) > 0
+    for p in range(len(u)):
+        a, b = u[p], v[p]
+        a0, a1, b0, b1 = indptr[a], indptr[a + 1], indptr[b], indptr[b + 1]
+        if a1 - a0 > b1 - b0:
+            a0, a1, b0, b1 = b0, b1, a0, a1
+        c = 0
+        la, lb = a1 - a0, b1 - b0
+        if la > 0 and lb > _MERGE_RATIO * la:
+            lo = b0
+            for i in range(a0, a1):
+                x = indices[i]
+                hi = b1
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if indices[mid] < x:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo == b1:
+                    break
+                if indices[lo] == x:
+                    if not (has_skip and skip[x]):
+                        c += 1
+                    lo += 1
+        else:
+            i, j = a0, b0
+            while i < a1 and j < b1:
+                x, y = indices[i], indices[j]
+                if x == y:
+                    if not (has_skip and skip[x]):
+                        c += 1
+                    i += 1
+                    j += 1
+                elif x < y:
+                    i += 1
+                else:
+                    j += 1
+        out[p] = c

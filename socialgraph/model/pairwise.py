@@ -127,6 +127,7 @@ class _GraphArrays:
     vol2: np.ndarray        # int64 sum of the neighbours' degrees (work of one 2-hop expansion)
     indptr: np.ndarray      # the arrays of the object the entry was made for: a changed matrix is noticed
     indices: np.ndarray
+    binary_simple: bool     # every stored value is 1 and there is no self-loop
 
 
 _GRAPHS: "dict[int, tuple[weakref.ref, _GraphArrays]]" = {}
@@ -146,10 +147,12 @@ def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
     w_aa = (1.0 / np.log(np.maximum(deg, 2.0))).astype(np.float32)
     w_ra = (1.0 / np.maximum(deg, 1.0)).astype(np.float32)
     vol2 = np.add.reduceat(np.r_[deg[adj.indices].astype(np.int64), 0], adj.indptr[:-1]) * (np.diff(adj.indptr) > 0)
+    rows = np.repeat(np.arange(adj.shape[0]), np.diff(adj.indptr))
+    simple = bool(np.all(adj.data == 1) and not np.any(rows == adj.indices))
     g = _GraphArrays(adj, deg, w_aa, w_ra, vol2.astype(np.int64), getattr(src, "indptr", None),
-                     getattr(src, "indices", None))
+                     getattr(src, "indices", None), simple)
     try:
-        ref = weakref.ref(src, lambda _, k=key: _GRAPHS.pop(k, None))
+        ref = weakref.ref(src, lambda _, k=key, graphs=_GRAPHS: graphs.pop(k, None))  # safe at shutdown
     except TypeError:  # not weak-referenceable: do not cache
         return g
     _GRAPHS[key] = (ref, g)
