@@ -73,7 +73,10 @@ class ShardScorer:
         unit = predictor.unit_embeddings()
         index_bytes = faiss.serialize_index(build_index(unit, config.seed, config.nprobe)) if config.ann > 0 \
             else None
-        return cls(config, predictor.fitted.model, predictor.fitted.encoded.users, predictor.user_embeddings(), unit, predictor.adjacency,
+        model, users = predictor.fitted.model, predictor.fitted.encoded.users
+        if not model.link.num_similarities:
+            users = NodeInputs(users.num)  # the scorer reads no raw inputs: do not hold (or ship) them
+        return cls(config, model, users, predictor.user_embeddings(), unit, predictor.adjacency,
                    predictor.friend_keys(), predictor.blocked_keys(), predictor.hidden_rows, predictor.calibration,
                    np.asarray(predictor.graph.user_ids), index_bytes)
 
