@@ -65,7 +65,7 @@ def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed:
                                    "note": f"trained on synth {train_users} users, carried over"})
     save_bundle(carried, path, overwrite=True)
     times["carry_over_and_save_seconds"] = round(time.time() - t, 1)
-    times["train_val_hits@50"] = fitted.metrics.get("best_val_hits@50")
+    times["train_val_hits@20_50_100"] = fitted.metrics.get("best_val_hits@20_50_100")
     del big, small, fitted, carried, inputs
     torch.set_num_threads(torch.get_num_threads())
     return times

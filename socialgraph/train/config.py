@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from socialgraph.encoders.modalities import ModalityConfig
 from socialgraph.model.config import LossConfig, ModelConfig
@@ -14,18 +13,21 @@ class TrainConfig:
 
     Attributes:
         epochs: maximum passes over the training friend edges.
-        lr / weight_decay: Adam settings.
+        lr / weight_decay: Adam settings; the learning rate decays to a tenth along a cosine over ``epochs``.
         batch_size: target friend edges per step (they are removed from the step's message-passing graph).
         hard_negative_ratio: share of each step's negatives drawn among friends-of-friends (the rest uniform);
             uniform-only training teaches "has mutual friends", hard ones teach which of those become friends.
-        patience: epochs without a better validation Hits@50 before stopping.
+        patience: validation passes without a better mean validation Hits@20/50/100 before stopping.
         eval_every: epochs between validation passes.
         val_fraction: friend pairs held out for early stopping when the caller gives no split.
         mode: ``full`` (whole graph per step), ``sampled`` (neighbour-sampled subgraphs), or ``auto``.
         full_batch_max_edges: ``auto`` picks ``sampled`` above this many friend edges.
         num_neighbors: neighbours sampled per node and layer in ``sampled`` mode.
         seed: seeds numpy and torch; with it a CPU run repeats exactly.
-        threads: torch CPU threads (0: torch's default).
+        threads: torch CPU threads (0: torch's default; 1 is faster when other processes share the cores).
+        engagement_batch_size: engagements per step for the engagement head.
+        engagement_kind: ``implicit`` (counts, clicks: ranking loss with sampled negative items), ``explicit``
+            (ratings: squared error), or ``auto`` (explicit when values are integers of at most 10).
     """
 
     epochs: int = 60
@@ -33,7 +35,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     batch_size: int = 8192
     hard_negative_ratio: float = 0.0
-    patience: int = 8
+    patience: int = 10
     eval_every: int = 2
     val_fraction: float = 0.05
     mode: str = "auto"
@@ -43,7 +45,6 @@ class TrainConfig:
     threads: int = 0
     engagement_batch_size: int = 8192
     engagement_kind: str = "auto"
-    max_eval_negatives: Optional[int] = None
 
 
 @dataclass
