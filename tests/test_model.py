@@ -84,7 +84,7 @@ def test_hetero_forward_backward(lastfm, lastfm_inputs):
 def test_new_users_get_embeddings_without_id_vectors(lastfm, lastfm_inputs):
     g = lastfm
     shape = ModelShape(num_users=g.num_users, user_dims={m: v.shape[1] for m, v in lastfm_inputs.users.x.items()})
-    model = SocialModel(ModelConfig(dim=32), shape).eval()
+    model = SocialModel(ModelConfig(dim=32, id_embedding=True), shape).eval()
     users = lastfm_inputs.users
     unknown = NodeInputs(users.num, users.x, users.mask, torch.zeros(users.num, dtype=torch.bool))
     f = torch.from_numpy(g.friends.T.copy())

@@ -98,7 +98,7 @@ def demo(
         typer.echo(f"\nPages suggested for {page!r}:")
         for s in predictor.suggest(uid, k=k)[:5]:
             cand = names.iloc[int(graph.user_index([s.user_id])[0])]
-            typer.echo(f"  {s.score:.2f}  {cand}  ({'; '.join(s.reasons)})")
+            typer.echo(f"  {s.score:.3f}  {cand}  ({'; '.join(s.reasons)})")
     report = {"dataset": graph.name, "model": ours, "best_heuristic": {best_name: heur[best_name]},
               "gcn_autoencoder": gae_scores, "seconds": round(time.time() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
