@@ -21,7 +21,7 @@ DEMO_PAGES = ("Facebook", "NASA's Marshall Space Flight Center", "Manchester Uni
 
 def demo(
     out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Folder for the bundle, suggestions and report."),
-    epochs: int = typer.Option(20, "--epochs", help="Training epochs (the demo keeps this small)."),
+    epochs: int = typer.Option(4, "--epochs", help="Training epochs (the demo keeps this small)."),
     k: int = typer.Option(10, "--k", help="Suggestions per page."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
@@ -67,7 +67,7 @@ def demo(
 
     heur = heuristic_baselines(split, ["cn", "aa", "ra"])
     best_name = max(heur, key=lambda m: heur[m]["hits@50"])
-    gae = fit_gae(graph.num_users, split.train, split.val, split.negatives[:2000], epochs=100, eval_every=10,
+    gae = fit_gae(graph.num_users, split.train, split.val, split.negatives[:2000], epochs=60, eval_every=10,
                   progress=not quiet)
     observed = np.r_[split.train, split.val]
     gae_scores = evaluate_link_scores(gae(split.test, observed), gae(split.negatives, observed))
