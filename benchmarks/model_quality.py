@@ -1,0 +1,58 @@
+"""Test metrics of every head of the default model under the benchmark protocol, one dataset per run.
+
+Trains ``Trainer(Config())`` (optionally with overrides) on ``benchmark_split(graph, seed)`` and saves the trainer's
+test metrics, training time and the heuristics on the same split to ``benchmarks/results/model_quality.json`` (one
+entry per dataset, replaced on re-run).
+
+Usage: .venv/bin/python benchmarks/model_quality.py DATASET [DATASET ...] [--seed 0] [--threads 1] [--set JSON]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from socialgraph.config import from_dict, to_dict
+from socialgraph.data import load
+from socialgraph.data.protocol import benchmark_split
+from socialgraph.eval.baselines import heuristic_baselines
+from socialgraph.train.config import Config
+from socialgraph.train.trainer import LinkData, Trainer
+
+OUT = Path(__file__).parent / "results" / "model_quality.json"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("datasets", nargs="+")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
+    ap.add_argument("--set", default="{}", help="JSON overrides of the configuration, e.g. '{\"train\":{\"epochs\":5}}'")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for name in args.datasets:
+        graph = load(name)
+        split = benchmark_split(graph, seed=args.seed)
+        config = from_dict(Config, json.loads(args.set))
+        start = time.time()
+        fitted = Trainer(config, progress=True).fit(graph, LinkData(split.train, split.val, split.test,
+                                                                     split.negatives))
+        heur = heuristic_baselines(split, ["cn", "aa", "ra"])
+        results[name] = {"test": fitted.metrics["test"], "train_seconds": round(time.time() - start, 1),
+                         "epochs": fitted.metrics["epochs"], "heuristics": heur, "seed": args.seed,
+                         "overrides": json.loads(args.set), "config": to_dict(config),
+                         "command": " ".join(["benchmarks/model_quality.py", *sys.argv[1:]])}
+        link = fitted.metrics["test"].get("link", {})
+        print(f"{name}: test Hits@50 {link.get('hits@50', float('nan')):.3f} (best heuristic "
+              f"{max(h['hits@50'] for h in heur.values()):.3f}), {results[name]['train_seconds']}s")
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(json.dumps(results, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
