@@ -134,7 +134,7 @@ class Trainer:
                 opt.step()
                 total += loss.item()
             sched.step()
-            if not has_links:
+            if not has_links or not len(links.val):  # nothing to validate links on: keep the last weights
                 self._log({"epoch": epoch + 1, "loss": total / steps, "seconds": round(time.time() - start, 2)})
                 bar.set_postfix(loss=f"{total / steps:.3f}")
             elif (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == cfg.train.epochs:
