@@ -116,16 +116,9 @@ def parse_ids(table: Table, column: str) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if pd.api.types.is_bool_dtype(s):
         raise table.error(0, f"{column} holds booleans ({show(s.iloc[0])})", hint="ids must be integers or strings")
-    if pd.api.types.is_integer_dtype(s):
-        return s.to_numpy(dtype=np.int64)
-    if pd.api.types.is_float_dtype(s):
-        v = s.to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(v) | (v != np.round(v))
-        if bad.any():
-            row = _first(bad)
-            raise table.error(row, f"{column} {show(v[row])} is not an integer id",
-                              hint="ids must be integers or strings")
-        return v.astype(np.int64)
+    whole = _whole_numbers(table, column, s, "an integer id", "ids must be integers or strings")
+    if whole is not None:
+        return whole
     if table.text:
         txt = s.astype(str).str.strip()
         is_int = txt.str.fullmatch(_INT_TEXT).to_numpy(dtype=bool)
@@ -227,16 +220,9 @@ def parse_time(table: Table, column: str) -> np.ndarray:
         raise table.error(row, f"{column} is missing", hint=f"every row needs a {column}, or drop the column")
     if pd.api.types.is_bool_dtype(s):
         raise table.error(0, f"{column} holds booleans", hint="times are unix seconds or ISO-8601 dates")
-    if pd.api.types.is_integer_dtype(s):
-        return s.to_numpy(dtype=np.int64)
-    if pd.api.types.is_float_dtype(s):
-        v = s.to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(v) | (v != np.round(v))
-        if bad.any():
-            row = _first(bad)
-            raise table.error(row, f"{column} {show(v[row])} is not whole unix seconds",
-                              hint="times are integer unix seconds or ISO-8601 dates")
-        return v.astype(np.int64)
+    whole = _whole_numbers(table, column, s, "whole unix seconds", "times are integer unix seconds or ISO-8601 dates")
+    if whole is not None:
+        return whole
     if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s):
         dt = pd.to_datetime(s, utc=True)
     else:
@@ -390,3 +376,17 @@ __all__ = [
     "dedupe_edges", "drop_self_loops", "id_kind", "parse_float", "parse_ids", "parse_time", "require_columns",
     "rows_of",
 ]
+
+
+def _whole_numbers(table: "Table", column: str, s: pd.Series, what: str, hint: str) -> Optional[np.ndarray]:
+    """An integer column, or a float column of whole finite numbers, as int64; ``None`` for other dtypes."""
+    if pd.api.types.is_integer_dtype(s):
+        return s.to_numpy(dtype=np.int64)
+    if not pd.api.types.is_float_dtype(s):
+        return None
+    v = s.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(v) | (v != np.round(v))
+    if bad.any():
+        row = _first(bad)
+        raise table.error(row, f"{column} {show(v[row])} is not {what}", hint=hint)
+    return v.astype(np.int64)
