@@ -199,7 +199,11 @@ def _run_ray(scorer: ShardScorer, rows: np.ndarray, bounds: list, todo: list[int
 
     started = False
     if not ray.is_initialized():
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        if os.environ.get("RAY_ADDRESS"):
+            # A cluster to join (RAY_ADDRESS=auto or ray://...): its own resources decide, not --workers.
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
         started = True
     try:
         holder, rows_holder = [ray.put(scorer)], [ray.put(rows)]
