@@ -170,3 +170,26 @@ def test_engagement_only_graph_learns_ratings():
     baseline = float(np.sqrt(np.mean((values[eng.test] - values[eng.train].mean()) ** 2)))
     assert test["engagement"]["n"] == len(eng.test)
     assert test["engagement"]["rmse"] < baseline - 0.05
+
+
+def test_neighbour_sampler_without_pyg_lib():
+    """The numpy sampler: seeds first, sampled edges are real edges among returned nodes, fanout respected."""
+    from socialgraph.model.pairwise import adjacency_from_edges
+    from socialgraph.train.sampling import sample_subgraph
+
+    graph = load("ego-facebook")
+    adj = adjacency_from_edges(graph.friends, graph.num_users)
+    seeds = np.array([0, 107, 348, 414])
+    nodes, ei = sample_subgraph(adj, seeds, [5, 3], np.random.default_rng(0))
+    np.testing.assert_array_equal(nodes[:4], np.unique(seeds))
+    src, dst = nodes[ei[0].numpy()], nodes[ei[1].numpy()]
+    assert np.asarray(adj[src, dst]).ravel().all()  # every sampled edge exists in the graph
+    first_hop = np.isin(dst, seeds)
+    assert np.bincount(np.searchsorted(seeds, dst[first_hop])).max() <= 5
+    assert len(nodes) < graph.num_users
+
+
+def test_sampled_mode_trains():
+    _, split, _, fitted = _fit("seal-usair", {"train": {"epochs": 8, "eval_every": 2, "mode": "sampled"}})
+    heur = heuristic_baselines(split, ["cn"])
+    assert fitted.metrics["test"]["link"]["auc"] > heur["cn"]["auc"]
