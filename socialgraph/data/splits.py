@@ -37,8 +37,22 @@ EngagementMethod = Literal["random", "temporal", "inductive", "per_user", "per_u
 TRAIN, VAL, TEST = 0, 1, 2
 
 
+class _HeldOutUsers:
+    """Shared by the split results: the users an inductive split keeps out of training."""
+
+    val_users: Optional[np.ndarray]
+    test_users: Optional[np.ndarray]
+
+    @property
+    def held_out_users(self) -> Optional[np.ndarray]:
+        """Users held out of training (inductive splits), sorted; ``None`` for edge-level splits."""
+        if self.val_users is None or self.test_users is None:
+            return None
+        return np.union1d(self.val_users, self.test_users)
+
+
 @dataclass(frozen=True)
-class LinkSplit:
+class LinkSplit(_HeldOutUsers):
     """Friend edges on each side of a split.
 
     Attributes:
@@ -59,12 +73,6 @@ class LinkSplit:
     val_users: Optional[np.ndarray] = None
     test_users: Optional[np.ndarray] = None
 
-    @property
-    def held_out_users(self) -> Optional[np.ndarray]:
-        """Users held out of training (inductive splits), sorted; ``None`` for edge-level splits."""
-        if self.val_users is None or self.test_users is None:
-            return None
-        return np.union1d(self.val_users, self.test_users)
 
     def train_graph(self, graph: SocialGraph) -> SocialGraph:
         """``graph`` with only the training friend edges (weights and times kept)."""
@@ -75,7 +83,7 @@ class LinkSplit:
 
 
 @dataclass(frozen=True)
-class EngagementSplit:
+class EngagementSplit(_HeldOutUsers):
     """Row indices into ``graph.engagements`` on each side of a split (every row of a (user, item) pair together).
 
     Attributes:
@@ -91,11 +99,6 @@ class EngagementSplit:
     val_users: Optional[np.ndarray] = None
     test_users: Optional[np.ndarray] = None
 
-    @property
-    def held_out_users(self) -> Optional[np.ndarray]:
-        if self.val_users is None or self.test_users is None:
-            return None
-        return np.union1d(self.val_users, self.test_users)
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}

@@ -71,3 +71,16 @@ def multihot(num_rows: int, rows: np.ndarray, tokens: np.ndarray) -> list[Option
     for r, chunk in zip(rows[starts].tolist(), np.split(tokens, starts[1:])):
         out[r] = chunk.tolist()
     return out
+
+
+def read_mat_variable(path: Path, key: str):
+    """Variable ``key`` of a MATLAB file, or a DataError naming the file and the variables it does hold."""
+    import scipy.io
+
+    try:
+        mat = scipy.io.loadmat(path)
+    except (ValueError, OSError, NotImplementedError) as err:
+        raise DataError(f"cannot read the MATLAB file: {err}", file=str(path)) from err
+    if key not in mat:
+        raise DataError(f"no variable {key!r}; found {[k for k in mat if not k.startswith('__')]}", file=str(path))
+    return mat[key]

@@ -9,23 +9,16 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-import scipy.io
 import scipy.sparse as sp
 
 from socialgraph.data.errors import DataError
 from socialgraph.data.graph import SocialGraph
-from socialgraph.data.loaders._common import undirected
+from socialgraph.data.loaders._common import read_mat_variable, undirected
 
 
 def read_adjacency(path: Path, key: str) -> sp.coo_matrix:
     """The square sparse matrix ``key`` of a MATLAB file."""
-    try:
-        mat = scipy.io.loadmat(path)
-    except (ValueError, OSError, NotImplementedError) as err:
-        raise DataError(f"cannot read the MATLAB file: {err}", file=str(path)) from err
-    if key not in mat:
-        raise DataError(f"no variable {key!r}; found {[k for k in mat if not k.startswith('__')]}", file=str(path))
-    a = sp.coo_matrix(mat[key])
+    a = sp.coo_matrix(read_mat_variable(path, key))
     if a.shape[0] != a.shape[1]:
         raise DataError(f"{key!r} is not square: shape {a.shape}", file=str(path))
     return a

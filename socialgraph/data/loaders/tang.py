@@ -16,23 +16,16 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-import scipy.io
 
 from socialgraph.data.errors import DataError
 from socialgraph.data.graph import SocialGraph
-from socialgraph.data.loaders._common import index_ids
+from socialgraph.data.loaders._common import index_ids, read_mat_variable
 from socialgraph.data.schema import AttributeTable, Role
 
 
 def read_mat_array(path: Path, key: str, min_cols: int) -> np.ndarray:
     """The int64 matrix ``key`` of a MATLAB file, with at least ``min_cols`` columns."""
-    try:
-        mat = scipy.io.loadmat(path)
-    except (ValueError, OSError, NotImplementedError) as err:
-        raise DataError(f"cannot read the MATLAB file: {err}", file=str(path)) from err
-    if key not in mat:
-        raise DataError(f"no variable {key!r}; found {[k for k in mat if not k.startswith('__')]}", file=str(path))
-    arr = np.asarray(mat[key])
+    arr = np.asarray(read_mat_variable(path, key))
     if arr.ndim != 2 or arr.shape[1] < min_cols:
         raise DataError(f"variable {key!r} has shape {arr.shape}, expected [rows, >= {min_cols}]", file=str(path))
     return arr.astype(np.int64)
