@@ -27,6 +27,7 @@ from socialgraph.predictor.calibration import Calibration
 from socialgraph.predictor.candidates import fof_candidates, merge_candidates, normalise, pair_keys, pair_member
 from socialgraph.predictor.embed import node_states
 from socialgraph.predictor.explanation import Explanation, SideExplanation
+from socialgraph.predictor.new_users import encode_row, feature_row
 from socialgraph.train.fitted import FittedModel
 
 PairsLike = Union[np.ndarray, Sequence[Sequence[Any]], pd.DataFrame]
@@ -382,8 +383,8 @@ class Predictor:
                 pass
             else:
                 raise ValueError(f"user id {user_id!r} already exists; pick a new id or use add_edges")
-        row_frame = self._feature_row(features)
-        encoded = self._encode_row(row_frame, list(items))
+        row_frame = feature_row(g, features)
+        encoded = encode_row(self.fitted, row_frame, list(items))
         users = self.fitted.encoded.users
         n = users.num
         known = torch.ones(n, dtype=torch.bool) if users.known is None else users.known
@@ -432,37 +433,6 @@ class Predictor:
             except KeyError:
                 return cand
             self._new_users += 1
-
-    def _feature_row(self, features: dict) -> pd.DataFrame:
-        attrs = self.graph.user_attrs
-        cols = [] if attrs is None else list(attrs.frame.columns)
-        unknown = [c for c in features if c not in cols]
-        if unknown:
-            raise ValueError(f"unknown feature(s) {unknown}; this model's users have the columns {cols}")
-        row = {c: [features.get(c)] for c in cols}
-        frame = pd.DataFrame(row, columns=cols)
-        if attrs is not None:
-            for c in cols:
-                if c in features and attrs.roles.get(c) is Role.MULTIHOT:
-                    frame[c] = pd.Series([list(features[c])], dtype=object)
-                elif c in features and attrs.roles.get(c) is Role.NUMERIC and features[c] is not None:
-                    frame[c] = frame[c].astype(np.float64)
-        return frame
-
-    def _encode_row(self, frame: pd.DataFrame, items: list) -> NodeInputs:
-        from socialgraph.train.inputs import to_inputs
-
-        enc = self.fitted.encoded.user_encoders
-        if enc is None:
-            return NodeInputs(1)
-        roles = {} if self.graph.user_attrs is None else dict(self.graph.user_attrs.roles)
-        table = AttributeTable(frame, roles)
-        engagements = None
-        if "interactions" in enc.columns_:
-            m = self.graph.num_items
-            cols = self.graph.item_index(items) if items else np.zeros(0, np.int64)
-            engagements = sp.csr_matrix((np.ones(len(cols)), (np.zeros(len(cols), np.int64), cols)), shape=(1, m))
-        return to_inputs(enc.transform(table, engagements=engagements), 1)
 
     # ------------------------------------------------------------------ content
     @torch.no_grad()

@@ -1,0 +1,45 @@
+"""Turning a brand-new user's raw features into model inputs with a bundle's fitted encoders (no retraining)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from socialgraph.data.graph import SocialGraph
+from socialgraph.data.schema import AttributeTable, Role
+from socialgraph.model.social_model import NodeInputs
+from socialgraph.train.fitted import FittedModel
+from socialgraph.train.inputs import to_inputs
+
+
+def feature_row(graph: SocialGraph, features: dict) -> pd.DataFrame:
+    """One row of ``graph``'s user attribute table from ``features`` (column -> value; absent columns missing)."""
+    attrs = graph.user_attrs
+    cols = [] if attrs is None else list(attrs.frame.columns)
+    unknown = [c for c in features if c not in cols]
+    if unknown:
+        raise ValueError(f"unknown feature(s) {unknown}; this model's users have the columns {cols}")
+    frame = pd.DataFrame({c: [features.get(c)] for c in cols}, columns=cols)
+    if attrs is not None:
+        for c in cols:
+            if c in features and attrs.roles.get(c) is Role.MULTIHOT:
+                frame[c] = pd.Series([list(features[c])], dtype=object)
+            elif c in features and attrs.roles.get(c) is Role.NUMERIC and features[c] is not None:
+                frame[c] = frame[c].astype(np.float64)
+    return frame
+
+
+def encode_row(fitted: FittedModel, frame: pd.DataFrame, items: list) -> NodeInputs:
+    """Model inputs of one new user: its attribute row and the item ids it engaged with, through the fitted
+    encoders (a model without user encoders gets empty inputs)."""
+    enc = fitted.encoded.user_encoders
+    if enc is None:
+        return NodeInputs(1)
+    graph = fitted.graph
+    roles = {} if graph.user_attrs is None else dict(graph.user_attrs.roles)
+    engagements = None
+    if "interactions" in enc.columns_:
+        cols = graph.item_index(items) if items else np.zeros(0, np.int64)
+        engagements = sp.csr_matrix((np.ones(len(cols)), (np.zeros(len(cols), np.int64), cols)),
+                                    shape=(1, graph.num_items))
+    return to_inputs(enc.transform(AttributeTable(frame, roles), engagements=engagements), 1)
