@@ -99,3 +99,29 @@ def test_degree_buckets_share_negatives():
 def test_unknown_suite_fails_cleanly(tmp_path):
     res = CliRunner().invoke(app, ["benchmark", "nope", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "unknown suite" in res.output
+
+
+def test_code_state_names_uncommitted_files(tmp_path):
+    import subprocess
+
+    from socialgraph.bench.report import markdown
+    from socialgraph.bench.runinfo import code_state
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 1\n")
+    git("add", "a.py", "b.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
+    clean = code_state(tmp_path)
+    assert len(clean["commit"]) == 40 and clean["uncommitted"] == []
+    (tmp_path / "a.py").write_text("x = 2\n")  # worktree change: porcelain line starts with a space
+    (tmp_path / "new.py").write_text("")  # untracked files are not listed
+    state = code_state(tmp_path)
+    assert state == {"commit": clean["commit"], "uncommitted": ["a.py"]}
+    assert code_state(tmp_path / "missing") == {}
+    md = markdown({"suite": "s", "quick": False, "seeds": [0], "main_metric": "auc", "datasets": {},
+                   "run": {"command": "c", "wall_seconds": 1, "peak_rss_mib": 1, "code": state}})
+    assert f"commit `{clean['commit'][:10]}` plus uncommitted changes to `a.py`" in md

@@ -9,7 +9,7 @@ from socialgraph.bench import link_suites
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.plots import write_plots
 from socialgraph.bench.report import summarise, write_result
-from socialgraph.bench.runinfo import run_info
+from socialgraph.bench.runinfo import code_state, run_info
 
 
 def _lazy(module: str, name: str) -> Callable[[SuiteOptions], dict]:
@@ -41,12 +41,13 @@ def run_suite(name: str, out_dir: Path, opts: SuiteOptions) -> dict:
     if name not in SUITES:
         raise ValueError(f"unknown suite {name!r}; choose one of {', '.join(SUITES)} or all")
     started = time.time()
+    code = code_state()  # the code as the suite loads it (files may change while it runs)
     part = SUITES[name](opts)
     result = {"suite": name, "quick": opts.quick, "seeds": list(opts.seeds),
               "model_config": to_dict(opts.model_config()), **part}
     summarise(result)
     folder = Path(out_dir) / name
     result["plots"] = write_plots(result, folder)
-    result["run"] = run_info(started)
+    result["run"] = run_info(started, code)
     write_result(result, folder)
     return result

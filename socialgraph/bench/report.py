@@ -80,7 +80,7 @@ def markdown(result: dict) -> str:
              f"Seeds: {seeds}. Rates in %, mean ± standard deviation over seeds. "
              f"Command: `{result.get('run', {}).get('command', '')}`; wall time "
              f"{result.get('run', {}).get('wall_seconds', 0):.0f} s; peak RSS "
-             f"{result.get('run', {}).get('peak_rss_mib', 0):.0f} MiB.", ""]
+             f"{result.get('run', {}).get('peak_rss_mib', 0):.0f} MiB." + _code_line(result.get("run", {})), ""]
     for text in result.get("notes", []):
         lines += [f"> {text}", ""]
     main = result["main_metric"]
@@ -126,6 +126,15 @@ def markdown(result: dict) -> str:
     for png in result.get("plots", []):
         lines += ["", f"![{png}]({png})"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _code_line(run: dict) -> str:
+    code = run.get("code") or {}
+    if not code.get("commit"):
+        return ""
+    dirty = code.get("uncommitted") or []
+    return (f" Code: commit `{code['commit'][:10]}`" +
+            (f" plus uncommitted changes to {', '.join(f'`{p}`' for p in dirty)}." if dirty else "."))
 
 
 def _bucket_order(b: str) -> tuple:
