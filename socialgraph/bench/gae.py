@@ -4,9 +4,13 @@ Learned node embeddings ``X`` (no input features), two convolutions (``GCNConv``
 and a dot-product decoder :math:`s(u, v) = z_u^\\top z_v`. Trained full-batch with binary cross-entropy against as many
 uniformly sampled non-edges (PyG ``negative_sampling``) as positives; the weights with the best validation Hits@50
 (checked every ``eval_every`` epochs) are kept. At scoring time messages pass over ``observed`` edges.
+
+PyG's ``negative_sampling`` draws with Python's :mod:`random`, so :func:`fit_gae` seeds it as well as torch: the same
+seed gives the same baseline whatever ran before it in the process.
 """
 from __future__ import annotations
 
+import random
 from typing import Callable, Optional
 
 import numpy as np
@@ -45,6 +49,7 @@ def fit_gae(num_nodes: int, train: np.ndarray, val: np.ndarray, val_neg: np.ndar
     from torch_geometric.utils import negative_sampling
 
     torch.manual_seed(seed)
+    random.seed(seed)  # negative_sampling's sparse path draws with random.sample
     model = GraphAutoencoder(num_nodes, dim, conv)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     ei = _edge_index(train)
