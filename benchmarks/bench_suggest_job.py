@@ -48,6 +48,8 @@ def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed:
     small = generate(users=train_users, mean_degree=degree, seed=seed)
     cfg = Config()
     cfg.model.id_embedding = False  # features + friends only: the model applies to users it was not trained on
+    cfg.encoders.text = "tfidf"  # the fitted encoders then encode every user of the big graph: a sentence model
+    # on a million bios would take about an hour of CPU
     cfg.train.epochs, cfg.train.eval_every, cfg.train.seed = epochs, epochs, seed
     fitted = Trainer(cfg, progress=True).fit(small)
     times["train_seconds"] = round(time.time() - t, 1)

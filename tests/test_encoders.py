@@ -165,6 +165,21 @@ def test_sentence_transformer_text_offline(facebook_pages, tmp_path, monkeypatch
     assert np.allclose(restored.transform(names[:20]).x, e.x[:20], atol=1e-5)
 
 
+def test_text_auto_picks_the_local_sentence_model_up_to_the_row_cap(facebook_pages):
+    from socialgraph.encoders.text import local_sentence_model
+
+    if local_sentence_model("all-MiniLM-L6-v2") is None:
+        pytest.skip("the offline all-MiniLM-L6-v2 copy (extra 'text') is not installed")
+    table = AttributeTable(facebook_pages.iloc[:300][["page_name"]].copy(), {"page_name": Role.TEXT})
+    small = ModalityEncoders(ModalityConfig(text="auto", text_auto_max_rows=300)).fit(table)
+    assert isinstance(small.encoders_["text:page_name"], SentenceTransformerText)
+    assert small.dims == {"text:page_name": 384}
+    big = ModalityEncoders(ModalityConfig(text="auto", text_auto_max_rows=299, text_dim=16)).fit(table)
+    assert isinstance(big.encoders_["text:page_name"], TfidfSvdText) and big.dims == {"text:page_name": 16}
+    with pytest.raises(ValueError, match="text must be one of"):
+        ModalityConfig(text="bert")
+
+
 # ---------------------------------------------------------------------------------------------- images
 @pytest.fixture(scope="module")
 def posters(data_root) -> dict:
@@ -317,7 +332,7 @@ def test_modality_encoders_movielens_inductive_state_and_cache(movielens, tmp_pa
                            {"age": Role.NUMERIC, "gender": Role.CATEGORICAL, "occupation": Role.CATEGORICAL})
     item_table = AttributeTable(items, {"description": Role.TEXT, "genres": Role.MULTIHOT})
     train = np.arange(700)  # users 700.. are held out (inductive)
-    menc = ModalityEncoders(ModalityConfig(text_dim=16, interaction_dim=16))
+    menc = ModalityEncoders(ModalityConfig(text="tfidf", text_dim=16, interaction_dim=16))
     out = menc.fit_transform(table, train, engagements=movielens["engagements"], item_attrs=item_table, cache=True)
     assert set(out) == {"numeric", "categorical", "interactions"}
     assert menc.dims == {k: v.dim for k, v in out.items()}
@@ -365,7 +380,7 @@ def test_modality_encoders_facebook_pages_text_multihot_and_images(data_root, fa
     frame["picture"] = [names[i % len(names)] if i % 3 else None for i in range(n)]
     table = AttributeTable(frame, {"page_name": Role.TEXT, "page_type": Role.CATEGORICAL,
                                    "features": Role.MULTIHOT, "picture": Role.IMAGE})
-    cfg = ModalityConfig(text_dim=32, multihot_dim=32, image_backbone="pixels", image_dim=8,
+    cfg = ModalityConfig(text="tfidf", text_dim=32, multihot_dim=32, image_backbone="pixels", image_dim=8,
                          image_root=str(posters["dir"]))
     train = np.arange(2000)
     menc = ModalityEncoders(cfg).fit(table, train)

@@ -32,6 +32,7 @@ def bundle(tmp_path_factory):
     cfg = Config()
     cfg.model.dim = 32
     cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = 3, 3, 1
+    cfg.encoders.text = "tfidf"  # synthetic bios are made-up words: TF-IDF learns them, a pretrained model cannot
     return save_bundle(Trainer(cfg, progress=False).fit(graph), tmp_path_factory.mktemp("models") / "synth")
 
 

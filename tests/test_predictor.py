@@ -23,6 +23,7 @@ def _config(epochs: int = 4) -> Config:
     cfg = Config()
     cfg.model.dim = 32
     cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = epochs, 2, 1
+    cfg.encoders.text = "tfidf"  # synthetic bios are made-up words: TF-IDF learns them, a pretrained model cannot
     return cfg
 
 

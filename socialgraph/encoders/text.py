@@ -121,6 +121,13 @@ def resolve_sentence_model(model: str) -> str:
     return model
 
 
+def local_sentence_model(model: str) -> Optional[str]:
+    """The local folder :func:`resolve_sentence_model` finds for ``model`` when sentence-transformers is importable,
+    else ``None`` (using the model would need a download)."""
+    path = resolve_sentence_model(model)
+    return path if sentence_transformers_available() and Path(path).is_dir() else None
+
+
 @dataclass
 class SentenceTransformerText(Encoder):
     """Sentence embeddings from a sentence-transformers model (needs ``pip install socialgraph[text]``).
