@@ -344,10 +344,19 @@ def _remap_columns(common: torch.Tensor, local, num: int) -> torch.Tensor:
     return torch.sparse_coo_tensor(torch.stack([idx[0], cols]), common.values(), (common.shape[0], num)).coalesce()
 
 
+@torch.no_grad()
+def _held_out_preference_scores(fitted: FittedModel, pref) -> np.ndarray:
+    """Category distributions of the held-out users with their own category column hidden from their inputs, as in
+    training (scoring them with it visible would read the answer)."""
+    inputs = Trainer._hide_preference_column(fitted.encoded.users, pref)
+    z = fitted.model(inputs, fitted.edge_index(), fitted.encoded.items)["user"]
+    return torch.softmax(fitted.model.preference(z[torch.from_numpy(pref[2])]), dim=1).numpy()
+
+
 def evaluate(fitted: FittedModel, links: LinkData, eng=None, pref=None) -> dict:
     """Test metrics of every head the model has: link (Hits@K, MRR, AUC, AP), engagement (Recall@20 and NDCG@20
     for implicit feedback, RMSE and MAE for ratings, on held-out engagements) and preference (NDCG@10 on held-out
-    engagements' categories or held-out users' own categories)."""
+    engagements' categories, or held-out users' own categories with that column hidden from their inputs)."""
     from socialgraph.eval.metrics import mae, ndcg_at_k, recall_at_k, rmse, top_k_items
 
     out = {}
@@ -362,8 +371,9 @@ def evaluate(fitted: FittedModel, links: LinkData, eng=None, pref=None) -> dict:
             pred = fitted.model.engagement(z["user"], z["item"], torch.from_numpy(test[:, 0]),
                                            torch.from_numpy(test[:, 1])).detach().numpy()
             truth = g.engagement_value[eng.test]
-            out["engagement"] = {"rmse": rmse(np.clip(pred, truth.min(), truth.max()), truth),
-                                 "mae": mae(np.clip(pred, truth.min(), truth.max()), truth),
+            seen = g.engagement_value[eng.train]  # the rating scale as training shows it, never the test values
+            pred = np.clip(pred, seen.min(), seen.max())
+            out["engagement"] = {"rmse": rmse(pred, truth), "mae": mae(pred, truth),
                                  "n": int(len(test))}
         else:
             seen = g.with_engagements(eng.train).engagement_matrix()[users]
@@ -377,8 +387,10 @@ def evaluate(fitted: FittedModel, links: LinkData, eng=None, pref=None) -> dict:
                                  "users": int(len(users))}
     if pref is not None and fitted.model.preference is not None:
         targets, _, held_users = pref
+        scores = None
         if held_users is not None:
             users, relevant = held_users, targets.matrix[held_users]
+            scores = _held_out_preference_scores(fitted, pref)
         elif eng is not None and len(eng.test):
             t = preference_targets(g, targets.source, eng.test, names=targets.names)
             users = np.flatnonzero(np.diff(t.matrix.indptr) > 0)
@@ -386,7 +398,7 @@ def evaluate(fitted: FittedModel, links: LinkData, eng=None, pref=None) -> dict:
         else:
             users = np.zeros(0, np.int64)
         if len(users):
-            ranked = top_k_items(fitted.preference_scores(users), 10)
+            ranked = top_k_items(fitted.preference_scores(users) if scores is None else scores, 10)
             out["preference"] = {"ndcg@10": ndcg_at_k(ranked, relevant, 10), "users": int(len(users)),
                                  "source": targets.source}
     return out
