@@ -64,12 +64,13 @@ class BaselineBudget:
 
     gae_epochs: int = 300
     node2vec_walks: int = 10
-    node2vec_length: int = 20
-    node2vec_epochs: int = 1
+    node2vec_length: int = 80
+    node2vec_window: int = 10
+    node2vec_pairs_per_node: int = 3000
 
     @classmethod
     def quick(cls) -> "BaselineBudget":
-        return cls(gae_epochs=10, node2vec_walks=2, node2vec_length=10, node2vec_epochs=1)
+        return cls(gae_epochs=10, node2vec_walks=2, node2vec_length=20, node2vec_window=5, node2vec_pairs_per_node=300)
 
 
 def adjacency(pairs: np.ndarray, n: int) -> sp.csr_matrix:
@@ -113,12 +114,12 @@ def scorer(method: str, task: LinkTask, config: Config, budget: BaselineBudget, 
                         seed=seed, progress=progress)
         return (lambda p: score(p, task.visible)), {"epochs": budget.gae_epochs}
     if method == "node2vec":
-        from socialgraph.bench.node2vec import fit_node2vec
+        from socialgraph.bench.node2vec import node2vec_scorer
 
-        emb = fit_node2vec(n, task.visible, walks_per_node=budget.node2vec_walks,
-                           walk_length=budget.node2vec_length, epochs=budget.node2vec_epochs, seed=seed,
-                           progress=progress)
-        return (lambda p: np.einsum("ij,ij->i", emb[p[:, 0]], emb[p[:, 1]])), {}
+        score = node2vec_scorer(n, task.visible, seed=seed, progress=progress, walks_per_node=budget.node2vec_walks,
+                                walk_length=budget.node2vec_length, window=budget.node2vec_window,
+                                pairs_per_node=budget.node2vec_pairs_per_node)
+        return score, {"pairs_per_node": budget.node2vec_pairs_per_node}
     raise ValueError(f"unknown link method {method!r}; choose from {', '.join(ALL_METHODS)}")
 
 
