@@ -206,3 +206,9 @@ def test_sampled_mode_trains():
     _, split, _, fitted = _fit("seal-usair", {"train": {"epochs": 8, "eval_every": 2, "mode": "sampled"}})
     heur = heuristic_baselines(split, ["cn"])
     assert fitted.metrics["test"]["link"]["auc"] > heur["cn"]["auc"]
+
+
+def test_demo_refuses_an_unknown_text_encoder(tmp_path):
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--text", "bert"])
+    assert result.exit_code == 2 and "--text 'bert': choose one of auto, tfidf" in result.output
+    assert not (tmp_path / "demo").exists()  # refused before anything is written
