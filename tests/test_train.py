@@ -210,5 +210,5 @@ def test_sampled_mode_trains():
 
 def test_demo_refuses_an_unknown_text_encoder(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--text", "bert"])
-    assert result.exit_code == 2 and "--text 'bert': choose one of auto, tfidf" in result.output
+    assert result.exit_code == 2 and "--text 'bert': text must be one of" in result.output
     assert not (tmp_path / "demo").exists()  # refused before anything is written

@@ -7,6 +7,7 @@ for a few named pages. Needs no network: the data ships in ``datasets/musae/``.
 from __future__ import annotations
 
 import json
+import dataclasses
 import time
 from pathlib import Path
 
@@ -56,10 +57,12 @@ def demo(
     from socialgraph.train.config import Config
     from socialgraph.train.trainer import LinkData, Trainer
 
-    from socialgraph.encoders.modalities import TEXT_BACKENDS
-
-    if text not in TEXT_BACKENDS:
-        fail(f"--text {text!r}: choose one of {', '.join(TEXT_BACKENDS)}")
+    cfg = Config()
+    try:  # ModalityConfig validates the backend name
+        cfg.encoders = dataclasses.replace(cfg.encoders, text=text)
+    except ValueError as err:
+        fail(f"--text {text!r}: {err}")
+    cfg.train.epochs = epochs
     start = time.time()
     try:
         graph = load(DEMO_DATASET)
@@ -68,9 +71,6 @@ def demo(
     typer.echo(f"{graph.name}: {graph.num_users:,} pages, {graph.num_friend_pairs:,} mutual-like pairs, "
                f"modalities {graph.modalities()['user']}")
     split = benchmark_split(graph, seed=0)
-    cfg = Config()
-    cfg.train.epochs = epochs
-    cfg.encoders.text = text
     trainer = Trainer(cfg, progress=not quiet)
     fitted = trainer.fit(graph, LinkData(split.train, split.val, split.test, split.negatives))
     ours = fitted.metrics["test"]["link"]
