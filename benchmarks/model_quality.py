@@ -20,16 +20,28 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from socialgraph.bench.buckets import by_bucket, pair_buckets
+from socialgraph.bench.linkrun import adjacency
 from socialgraph.config import from_dict, to_dict
 from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.baselines import heuristic_baselines
+from socialgraph.eval.metrics import hits_at_k
 from socialgraph.train.config import Config
 from socialgraph.train.trainer import LinkData, Trainer
 
 OUT = Path(__file__).parent / "results" / "model_quality.json"
+
+
+def bucket_hits50(fitted, split) -> dict[str, float]:
+    """Test Hits@50 of the fitted model by degree bucket (:mod:`socialgraph.bench.buckets`)."""
+    degree = np.diff(adjacency(split.train, fitted.graph.num_users).indptr)
+    pos, neg = fitted.link_logits(split.test), fitted.link_logits(split.negatives)
+    return {b: round(m["hits@50"], 4) for b, m in
+            by_bucket(pos, neg, pair_buckets(split.test, degree), lambda p, n: {"hits@50": hits_at_k(p, n, 50)}).items()}
 
 
 def main() -> None:
@@ -53,7 +65,8 @@ def main() -> None:
         link = fitted.metrics["test"].get("link", {})
         if args.log:
             record = {"dataset": name, "tag": args.tag, "split_seed": args.seed, "overrides": json.loads(args.set),
-                      "test": link, "best_val_hits@20_50_100": fitted.metrics["best_val_hits@20_50_100"],
+                      "test": link, "test_buckets_hits@50": bucket_hits50(fitted, split),
+                      "best_val_hits@20_50_100": fitted.metrics["best_val_hits@20_50_100"],
                       "epochs": fitted.metrics["epochs"], "train_seconds": round(time.time() - start, 1),
                       "command": shlex.join(["benchmarks/model_quality.py", *sys.argv[1:]])}
             with open(args.log, "a") as f:

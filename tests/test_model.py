@@ -9,7 +9,7 @@ from socialgraph.data import load
 from socialgraph.model.config import ModelConfig
 from socialgraph.model.fusion import ModalityFusion
 from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES, GraphEncoder
-from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.model.pairwise import NUM_PAIR_FEATURES, adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.train.config import Config
 from socialgraph.train.inputs import encode_graph
@@ -107,6 +107,13 @@ def test_pair_structure_matches_heuristics(lastfm):
     np.testing.assert_allclose(cn, score_pairs(adj, pairs, "cn"), rtol=1e-4, atol=1e-4)
     aa = np.expm1(s.features[:, 1].numpy())
     np.testing.assert_allclose(aa, score_pairs(adj, pairs, "aa"), rtol=1e-4, atol=1e-4)
+    # The walk features are the 2- and 3-step transition probabilities of P = D^-1 A, both directions summed.
+    dense = adj.toarray().astype(np.float64)
+    p1 = dense / np.maximum(dense.sum(1, keepdims=True), 1)
+    p2, p3 = p1 @ p1, p1 @ p1 @ p1
+    u, v = pairs[:, 0], pairs[:, 1]
+    np.testing.assert_allclose(np.expm1(s.features[:, 7].numpy()) / 100, p2[u, v] + p2[v, u], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(np.expm1(s.features[:, 8].numpy()) / 100, p3[u, v] + p3[v, u], rtol=1e-4, atol=1e-7)
     # Common-neighbour pooling rows hold exactly the common neighbours.
     dense = s.common.to_dense().numpy() > 0
     a = adj.toarray() > 0
@@ -129,11 +136,14 @@ def test_pair_structure_kernels_equal_scipy_formulation(lastfm):
     pairs = pairs[rng.permutation(len(pairs))]
     a = pair_structure(adj, pairs)
     b = _pair_structure_scipy(adj, pairs, deg.astype(np.float32))
-    assert np.array_equal(a.features.numpy(), b.features.numpy())
+    # Counts and float32 sums are bit-identical; the weighted 3-walk adds float64 terms in another order.
+    assert np.array_equal(a.features.numpy()[:, :8], b.features.numpy()[:, :8])
+    np.testing.assert_allclose(a.features.numpy()[:, 8], b.features.numpy()[:, 8], rtol=1e-6)
     assert torch.equal(a.common.indices(), b.common.indices()) and torch.equal(a.common.values(), b.common.values())
-    assert pair_structure(adj, pairs[:0]).features.shape == (0, 7)
-    c = pair_structure(adj, pairs[:40])  # cached per-graph arrays and scratch counter reused
-    assert np.array_equal(c.features.numpy(), b.features.numpy()[:40])
+    assert pair_structure(adj, pairs[:0]).features.shape == (0, NUM_PAIR_FEATURES)
+    c = pair_structure(adj, pairs[:40])  # cached per-graph arrays and scratch counters reused
+    assert np.array_equal(c.features.numpy()[:, :8], b.features.numpy()[:40, :8])
+    np.testing.assert_allclose(c.features.numpy(), a.features.numpy()[:40], rtol=1e-6)
 
 
 def test_graph_encoder_mean_has_no_attention():

@@ -19,7 +19,7 @@ from socialgraph.train.bundle import BundleError, load_bundle, save_bundle
 from socialgraph.train.config import Config
 from socialgraph.train.trainer import LinkData, Trainer, evaluate
 
-SMALL = {"train": {"epochs": 16, "eval_every": 2, "patience": 4}}
+SMALL = {"train": {"epochs": 24, "eval_every": 2, "patience": 6}}
 
 
 def _fit(name: str, overrides: dict, **kwargs):

@@ -5,7 +5,8 @@ Both work straight on the CSR arrays of a symmetric binary adjacency with *sorte
 * :func:`common_neighbours`: per pair, the sorted intersection ``N(u) & N(v)`` (a linear merge when both lists
   are of similar length, a binary search of the shorter list's members in the longer one when one side is a hub),
   with CN, Adamic-Adar and resource-allocation sums, and the common neighbours themselves for pooling.
-* :func:`paths3`: ``(A^3)_{uv} = \\sum_{x \\in N(u)} \\sum_{y \\in N(x)} A_{yv}`` with a dense scratch counter.
+* :func:`paths3`: ``(A^3)_{uv} = \\sum_{x \\in N(u)} \\sum_{y \\in N(x)} A_{yv}`` with a dense scratch counter,
+  and the same sum weighted by ``1 / (d_x d_y)`` (the random-walk part of the 3-step transition probability).
   Pairs come sorted by first user; a run of pairs sharing ``u`` scatters the 2-hop counts of ``u`` once
   (``vol2(u) = \\sum_{x \\in N(u)} d_x`` increments) and reads each candidate ``v`` in ``d_v`` lookups, so the
   job's ~50 candidates per user share one expansion. A lone pair picks the cheaper side: mark ``N(v)`` and walk
@@ -94,9 +95,11 @@ def compact(buf, starts, counts, offsets, out):
 
 
 @njit(cache=True, nogil=True)
-def paths3(indptr, indices, vol2, u, v, order, scratch, out):
-    """``out[i] = (A^3)_{u_i v_i}``; ``order`` sorts the pairs by ``u``; ``scratch`` is an all-zero int32 ``[n]``
-    array and is all zero again on return."""
+def paths3(indptr, indices, vol2, w, u, v, order, scratch, scratch_w, out, out_w):
+    """``out[i] = (A^3)_{u_i v_i}`` and ``out_w[i] = (A W A W A)_{u_i v_i}`` with ``W = diag(w)`` (the 3-paths
+    weighted by the inverse degrees of their two inner nodes when ``w = 1/d``); ``order`` sorts the pairs by
+    ``u``; ``scratch`` (int32) and ``scratch_w`` (float64) are all-zero ``[n]`` arrays and are all zero again on
+    return."""
     m = len(order)
     i = 0
     while i < m:
@@ -115,19 +118,27 @@ def paths3(indptr, indices, vol2, u, v, order, scratch, out):
             # One 2-hop expansion of u shared by the whole run.
             for k in range(indptr[a], indptr[a + 1]):
                 x = indices[k]
+                wx = w[x]
                 for t in range(indptr[x], indptr[x + 1]):
-                    scratch[indices[t]] += 1
+                    y = indices[t]
+                    scratch[y] += 1
+                    scratch_w[y] += wx * w[y]
             for q in range(i, j):
                 p = order[q]
                 b = v[p]
                 s = 0
+                sw = 0.0
                 for k in range(indptr[b], indptr[b + 1]):
-                    s += scratch[indices[k]]
+                    y = indices[k]
+                    s += scratch[y]
+                    sw += scratch_w[y]
                 out[p] = s
+                out_w[p] = sw
             for k in range(indptr[a], indptr[a + 1]):
                 x = indices[k]
                 for t in range(indptr[x], indptr[x + 1]):
                     scratch[indices[t]] = 0
+                    scratch_w[indices[t]] = 0.0
         else:
             for q in range(i, j):
                 p = order[q]
@@ -138,11 +149,17 @@ def paths3(indptr, indices, vol2, u, v, order, scratch, out):
                 for k in range(indptr[far], indptr[far + 1]):
                     scratch[indices[k]] = 1
                 s = 0
+                sw = 0.0
                 for k in range(indptr[near], indptr[near + 1]):
                     x = indices[k]
+                    wx = w[x]
                     for t in range(indptr[x], indptr[x + 1]):
-                        s += scratch[indices[t]]
+                        y = indices[t]
+                        if scratch[y]:
+                            s += 1
+                            sw += wx * w[y]
                 out[p] = s
+                out_w[p] = sw
                 for k in range(indptr[far], indptr[far + 1]):
                     scratch[indices[k]] = 0
         i = j

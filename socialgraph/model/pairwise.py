@@ -8,8 +8,16 @@ For a pair :math:`(u, v)` in a graph with symmetric binary adjacency :math:`A` a
     \\mathrm{RA}(u,v) = \\sum_{w \\in N(u) \\cap N(v)} \\frac{1}{d_w}
 
 together with :math:`\\log(1+d_u)`, :math:`\\log(1+d_v)`, the number of length-3 paths
-:math:`(A^3)_{uv}` (through :math:`A_{u\\cdot} A A_{\\cdot v}`), and the common-neighbour indicator rows
-:math:`C_{(u,v),w} = A_{uw} A_{vw}` used to pool neighbour embeddings (as NCN does:
+:math:`(A^3)_{uv}` (through :math:`A_{u\\cdot} A A_{\\cdot v}`), the Jaccard index, the symmetric 2- and 3-step
+random-walk probabilities with :math:`P = D^{-1} A`
+
+.. math::
+    W_2(u,v) = (P^2)_{uv} + (P^2)_{vu} = \\mathrm{RA}(u,v) \\Big(\\frac{1}{d_u} + \\frac{1}{d_v}\\Big), \\quad
+    W_3(u,v) = (P^3)_{uv} + (P^3)_{vu} = (A D^{-1} A D^{-1} A)_{uv} \\Big(\\frac{1}{d_u} + \\frac{1}{d_v}\\Big)
+
+(the terms that make personalised PageRank the best heuristic for low-degree users: a user with one friend sends
+all of its walk through that friend, however few common neighbours the pair has), and the common-neighbour
+indicator rows :math:`C_{(u,v),w} = A_{uw} A_{vw}` used to pool neighbour embeddings (as NCN does:
 :math:`\\sum_w C_{(u,v),w} z_w`).
 
 Computed on the message-passing graph of the batch, i.e. with the batch's target edges already removed, so a
@@ -31,7 +39,7 @@ try:  # compiled kernels; without numba the scipy formulation below gives the sa
 except ImportError:  # pragma: no cover - numba is a dependency
     _kernels = None
 
-NUM_PAIR_FEATURES = 7
+NUM_PAIR_FEATURES = 9
 
 
 @dataclass
@@ -40,7 +48,7 @@ class PairStructure:
 
     Attributes:
         features: float32 ``[B, NUM_PAIR_FEATURES]``: log1p of CN, AA, RA, 3-paths, and log1p degrees of both
-            ends, and the Jaccard index.
+            ends, the Jaccard index, and log1p of the 2- and 3-step random-walk probabilities.
         common: sparse ``[B, num_nodes]`` common-neighbour indicator (row-normalised by ``sqrt(CN)``) for pooling
             neighbour embeddings.
     """
@@ -87,16 +95,13 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
     np.cumsum(cn_i, out=offsets[1:])
     cols = np.empty(int(offsets[-1]), np.int64)
     _kernels.compact(buf, starts, cn_i, offsets[:-1], cols)
-    p3_i = np.empty(b, np.int64)
+    p3_i, p3w = np.empty(b, np.int64), np.empty(b, np.float64)
     if b:
-        scratch = _scratch(adj.shape[0])
-        _kernels.paths3(indptr, indices, vol2, u, v, np.argsort(u, kind="stable"), scratch, p3_i)
+        scratch, scratch_w = _scratch(adj.shape[0])
+        _kernels.paths3(indptr, indices, vol2, g.w_walk, u, v, np.argsort(u, kind="stable"), scratch, scratch_w,
+                        p3_i, p3w)
     cn = cn_i.astype(np.float32)
-    p3 = p3_i.astype(np.float32)
-    du, dv = deg[u], deg[v]
-    jac = cn / np.maximum(du + dv - cn, 1.0)
-    feats = np.stack([np.log1p(cn), np.log1p(aa), np.log1p(ra * 10), np.log1p(p3) / 3, np.log1p(du), np.log1p(dv),
-                      jac], axis=1).astype(np.float32)
+    feats = _features(cn, aa, ra, p3_i.astype(np.float32), p3w, deg[u], deg[v])
     norm = (1.0 / np.sqrt(np.maximum(cn, 1.0))).astype(np.float32)
     rows = np.repeat(np.arange(b, dtype=np.int64), cn_i)
     idx = torch.from_numpy(np.stack([rows, cols]))
@@ -124,6 +129,7 @@ class _GraphArrays:
     deg: np.ndarray         # float32 degrees
     w_aa: np.ndarray        # float32 1 / log(max(d, 2)), the scipy formulation's rounding
     w_ra: np.ndarray        # float32 1 / max(d, 1)
+    w_walk: np.ndarray      # float64 1 / max(d, 1), the 3-step walk's weights
     vol2: np.ndarray        # int64 sum of the neighbours' degrees (work of one 2-hop expansion)
     indptr: np.ndarray      # the arrays of the object the entry was made for: a changed matrix is noticed
     indices: np.ndarray
@@ -149,7 +155,7 @@ def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
     vol2 = np.add.reduceat(np.r_[deg[adj.indices].astype(np.int64), 0], adj.indptr[:-1]) * (np.diff(adj.indptr) > 0)
     rows = np.repeat(np.arange(adj.shape[0]), np.diff(adj.indptr))
     simple = bool(np.all(adj.data == 1) and not np.any(rows == adj.indices))
-    g = _GraphArrays(adj, deg, w_aa, w_ra, vol2.astype(np.int64), getattr(src, "indptr", None),
+    g = _GraphArrays(adj, deg, w_aa, w_ra, 1.0 / np.maximum(deg.astype(np.float64), 1.0), vol2.astype(np.int64), getattr(src, "indptr", None),
                      getattr(src, "indices", None), simple)
     try:
         ref = weakref.ref(src, lambda _, k=key, graphs=_GRAPHS: graphs.pop(k, None))  # safe at shutdown
@@ -159,13 +165,24 @@ def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
     return g
 
 
-def _scratch(n: int) -> np.ndarray:
-    """A zeroed int32 ``[n]`` counter for :func:`~socialgraph.model.pair_kernels.paths3`, one per thread (the
-    kernel leaves it zeroed)."""
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zeroed int32 and float64 ``[n]`` counters for :func:`~socialgraph.model.pair_kernels.paths3`, one pair per
+    thread (the kernel leaves them zeroed)."""
     s = getattr(_LOCAL, "scratch", None)
-    if s is None or len(s) < n:
-        s = _LOCAL.scratch = np.zeros(n, np.int32)
+    if s is None or len(s[0]) < n:
+        s = _LOCAL.scratch = (np.zeros(n, np.int32), np.zeros(n, np.float64))
     return s
+
+
+def _features(cn: np.ndarray, aa: np.ndarray, ra: np.ndarray, p3: np.ndarray, p3w: np.ndarray, du: np.ndarray,
+              dv: np.ndarray) -> np.ndarray:
+    """The ``[B, NUM_PAIR_FEATURES]`` float32 feature block from the per-pair sums (``p3w`` is the inverse-degree
+    weighted 3-path sum)."""
+    jac = cn / np.maximum(du + dv - cn, 1.0)
+    inv = 1.0 / np.maximum(du.astype(np.float64), 1.0) + 1.0 / np.maximum(dv.astype(np.float64), 1.0)
+    walk2, walk3 = ra.astype(np.float64) * inv, p3w * inv
+    return np.stack([np.log1p(cn), np.log1p(aa), np.log1p(ra * 10), np.log1p(p3) / 3, np.log1p(du), np.log1p(dv),
+                     jac, np.log1p(100 * walk2), np.log1p(100 * walk3)], axis=1).astype(np.float32)
 
 
 def _pair_structure_scipy(adj: sp.csr_matrix, pairs: np.ndarray, deg: np.ndarray) -> PairStructure:
@@ -177,10 +194,9 @@ def _pair_structure_scipy(adj: sp.csr_matrix, pairs: np.ndarray, deg: np.ndarray
     ra = common @ (1.0 / np.maximum(deg, 1.0))
     # (A^3)_{uv} = A_u . (A A_v): paths of length three, the next-strongest local signal after CN.
     p3 = np.asarray(au.multiply(av @ adj).sum(1)).ravel()
-    du, dv = deg[pairs[:, 0]], deg[pairs[:, 1]]
-    jac = cn / np.maximum(du + dv - cn, 1.0)
-    feats = np.stack([np.log1p(cn), np.log1p(aa), np.log1p(ra * 10), np.log1p(p3) / 3, np.log1p(du), np.log1p(dv),
-                      jac], axis=1).astype(np.float32)
+    w = sp.diags(1.0 / np.maximum(deg.astype(np.float64), 1.0))
+    p3w = np.asarray((au.astype(np.float64) @ w @ adj @ w).multiply(av).sum(1)).ravel()
+    feats = _features(cn, aa, ra, p3, p3w, deg[pairs[:, 0]], deg[pairs[:, 1]])
     norm = 1.0 / np.sqrt(np.maximum(cn, 1.0))
     common = sp.diags(norm.astype(np.float32)) @ common
     common = common.tocoo()

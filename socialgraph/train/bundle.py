@@ -44,7 +44,7 @@ from socialgraph.train.fitted import FittedModel
 from socialgraph.train.inputs import EncodedGraph
 
 FORMAT = "socialgraph-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: nine pair features (random-walk probabilities added)
 MANIFEST = "manifest.json"
 
 

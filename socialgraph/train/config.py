@@ -14,7 +14,9 @@ class TrainConfig:
     Attributes:
         epochs: maximum passes over the training friend edges.
         lr / weight_decay: Adam settings; the learning rate decays to a tenth along a cosine over ``epochs``.
-        batch_size: target friend edges per step (they are removed from the step's message-passing graph).
+        batch_size: most target friend edges per step (they are removed from the step's message-passing graph);
+            smaller graphs use a tenth of their training friendships (at least 256) so that training graphs stay
+            close to the full one.
         hard_negative_ratio: share of each step's negatives drawn among friends-of-friends (the rest uniform);
             uniform-only training teaches "has mutual friends", hard ones teach which of those become friends.
         patience: validation passes without a better mean validation Hits@20/50/100 before stopping.

@@ -112,7 +112,9 @@ class Trainer:
         sampled = cfg.train.mode == "sampled" or (cfg.train.mode == "auto" and
                                                   2 * len(links.train) > cfg.train.full_batch_max_edges)
         if has_links:
-            batch = int(min(cfg.train.batch_size, max(256, math.ceil(len(links.train) / 4))))
+            # At least 10 steps an epoch: a step's targets leave its message-passing graph, and removing more than a
+            # tenth of the friendships makes training degrees and common-neighbour counts lower than at test time.
+            batch = int(min(cfg.train.batch_size, max(256, math.ceil(len(links.train) / 10))))
             steps = math.ceil(len(links.train) / batch)
         else:  # engagement-only data (e.g. MovieLens): steps cover the training engagements
             batch, steps = 0, math.ceil(len(eng.train) / cfg.train.engagement_batch_size)
