@@ -115,14 +115,14 @@ def paths3(indptr, indices, vol2, w, u, v, order, scratch, scratch_w, out, out_w
             cost_run += db
             j += 1
         if cost_run <= cost_each:
-            # One 2-hop expansion of u shared by the whole run.
+            # One 2-hop expansion of u shared by the whole run (w[y] is applied when reading, not per increment).
             for k in range(indptr[a], indptr[a + 1]):
                 x = indices[k]
                 wx = w[x]
                 for t in range(indptr[x], indptr[x + 1]):
                     y = indices[t]
                     scratch[y] += 1
-                    scratch_w[y] += wx * w[y]
+                    scratch_w[y] += wx
             for q in range(i, j):
                 p = order[q]
                 b = v[p]
@@ -131,7 +131,7 @@ def paths3(indptr, indices, vol2, w, u, v, order, scratch, scratch_w, out, out_w
                 for k in range(indptr[b], indptr[b + 1]):
                     y = indices[k]
                     s += scratch[y]
-                    sw += scratch_w[y]
+                    sw += scratch_w[y] * w[y]
                 out[p] = s
                 out_w[p] = sw
             for k in range(indptr[a], indptr[a + 1]):
