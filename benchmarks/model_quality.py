@@ -40,8 +40,8 @@ def bucket_hits50(fitted, split) -> dict[str, float]:
     """Test Hits@50 of the fitted model by degree bucket (:mod:`socialgraph.bench.buckets`)."""
     degree = np.diff(adjacency(split.train, fitted.graph.num_users).indptr)
     pos, neg = fitted.link_logits(split.test), fitted.link_logits(split.negatives)
-    return {b: round(m["hits@50"], 4) for b, m in
-            by_bucket(pos, neg, pair_buckets(split.test, degree), lambda p, n: {"hits@50": hits_at_k(p, n, 50)}).items()}
+    buckets = by_bucket(pos, neg, pair_buckets(split.test, degree), lambda p, n: {"hits@50": hits_at_k(p, n, 50)})
+    return {b: round(m["hits@50"], 4) for b, m in buckets.items()}
 
 
 def main() -> None:

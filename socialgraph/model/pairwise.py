@@ -155,7 +155,8 @@ def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
     vol2 = np.add.reduceat(np.r_[deg[adj.indices].astype(np.int64), 0], adj.indptr[:-1]) * (np.diff(adj.indptr) > 0)
     rows = np.repeat(np.arange(adj.shape[0]), np.diff(adj.indptr))
     simple = bool(np.all(adj.data == 1) and not np.any(rows == adj.indices))
-    g = _GraphArrays(adj, deg, w_aa, w_ra, 1.0 / np.maximum(deg.astype(np.float64), 1.0), vol2.astype(np.int64), getattr(src, "indptr", None),
+    w_walk = 1.0 / np.maximum(deg.astype(np.float64), 1.0)
+    g = _GraphArrays(adj, deg, w_aa, w_ra, w_walk, vol2.astype(np.int64), getattr(src, "indptr", None),
                      getattr(src, "indices", None), simple)
     try:
         ref = weakref.ref(src, lambda _, k=key, graphs=_GRAPHS: graphs.pop(k, None))  # safe at shutdown
