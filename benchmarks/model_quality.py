@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 from socialgraph.bench.buckets import by_bucket, pair_buckets
-from socialgraph.bench.linkrun import adjacency
 from socialgraph.config import from_dict, to_dict
 from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.baselines import heuristic_baselines
 from socialgraph.eval.metrics import hits_at_k
+from socialgraph.model.pairwise import adjacency_from_edges
 from socialgraph.train.config import Config
 from socialgraph.train.trainer import LinkData, Trainer
 
@@ -38,7 +38,7 @@ OUT = Path(__file__).parent / "results" / "model_quality.json"
 
 def bucket_hits50(fitted, split) -> dict[str, float]:
     """Test Hits@50 of the fitted model by degree bucket (:mod:`socialgraph.bench.buckets`)."""
-    degree = np.diff(adjacency(split.train, fitted.graph.num_users).indptr)
+    degree = np.diff(adjacency_from_edges(split.train, fitted.graph.num_users).indptr)
     pos, neg = fitted.link_logits(split.test), fitted.link_logits(split.negatives)
     buckets = by_bucket(pos, neg, pair_buckets(split.test, degree), lambda p, n: {"hits@50": hits_at_k(p, n, 50)})
     return {b: round(m["hits@50"], 4) for b, m in buckets.items()}

@@ -28,6 +28,8 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
+from socialgraph.model.pairwise import adjacency_from_edges
+
 
 def random_walks(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng: np.random.Generator) -> np.ndarray:
     """``[walks, walk_length]`` uniform random walks from every node with at least one neighbour."""
@@ -39,12 +41,6 @@ def random_walks(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng:
         cur = walks[:, t - 1]
         walks[:, t] = adj.indices[adj.indptr[cur] + (rng.random(len(cur)) * deg[cur]).astype(np.int64)]
     return walks
-
-
-def _adjacency(num_nodes: int, train: np.ndarray) -> sp.csr_matrix:
-    t = np.asarray(train, dtype=np.int64).reshape(-1, 2)
-    return sp.coo_matrix((np.ones(2 * len(t)), (np.r_[t[:, 0], t[:, 1]], np.r_[t[:, 1], t[:, 0]])),
-                         shape=(num_nodes, num_nodes)).tocsr()
 
 
 def window_pairs(walks: np.ndarray, window: int, num: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +66,7 @@ def fit_node2vec(num_nodes: int, train: np.ndarray, *, dim: int = 128, walks_per
     random initial vector). Deterministic for a given ``seed``."""
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    adj = _adjacency(num_nodes, train)
+    adj = adjacency_from_edges(train, num_nodes)
     walks = random_walks(adj, walks_per_node, walk_length, rng)
     emb = (torch.rand(num_nodes, dim, generator=gen) - 0.5) / dim
     ctx = torch.zeros(num_nodes, dim)

@@ -6,8 +6,8 @@ for a few named pages. Needs no network: the data ships in ``datasets/musae/``.
 """
 from __future__ import annotations
 
-import json
 import dataclasses
+import json
 import time
 from pathlib import Path
 
