@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from safetensors.numpy import load_file, save_file
 
 from socialgraph.data.schema import AttributeTable, Role
@@ -397,3 +398,30 @@ def test_modality_encoders_facebook_pages_text_multihot_and_images(data_root, fa
     again = restored.transform(table.take(np.arange(2000, n)))
     for k in out:  # a subset goes through BLAS in other blocks: equal up to float32 rounding
         assert np.allclose(again[k].x, out[k].x[2000:], atol=1e-5) and np.array_equal(again[k].mask, out[k].mask[2000:])
+
+
+def test_training_inputs_come_from_the_cache_on_a_second_run(data_root, monkeypatch):
+    """``encoders.cache`` (default on): a second ``encode_graph`` of the same graph reads every modality (the
+    items' ones behind the interaction history too) from the cache and gives the same tensors; off, it encodes."""
+    from socialgraph.data import load
+    from socialgraph.train.inputs import encode_graph
+
+    graph = load("lastfm-hetrec-2k")  # users: tags, tag times, listening history through the artists' names
+    config = ModalityConfig(text="tfidf", text_dim=16, interaction_dim=16)
+    cold = encode_graph(graph, config)
+    entries = list((Path(os.environ["SOCIALGRAPH_CACHE"]) / "encoders").rglob("*.npz"))
+    assert entries
+
+    calls = []
+    for cls in (TfidfSvdText, InteractionEncoder, CategoricalEncoder, NumericEncoder, MultiHotEncoder):
+        original = cls._transform
+        monkeypatch.setattr(cls, "_transform", lambda self, v, _o=original: calls.append(type(self)) or _o(self, v))
+    warm = encode_graph(graph, config)
+    assert calls == []
+    for m, x in cold.users.x.items():
+        assert torch.equal(warm.users.x[m], x) and torch.equal(warm.users.mask[m], cold.users.mask[m])
+    for m, x in cold.items.x.items():
+        assert torch.equal(warm.items.x[m], x)
+
+    encode_graph(graph, ModalityConfig(text="tfidf", text_dim=16, interaction_dim=16, cache=False))
+    assert TfidfSvdText in calls and InteractionEncoder in calls
