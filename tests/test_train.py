@@ -112,7 +112,7 @@ def test_every_head_is_trained_and_evaluated_on_lastfm():
     assert test["preference"]["source"] == "users:tags" and test["preference"]["ndcg@10"] > 0.1
     # Held-out users are scored with their own tags hidden: swapping their tag inputs changes nothing.
     graph, split, trainer = load("lastfm-hetrec-2k"), benchmark_split(load("lastfm-hetrec-2k"), seed=0), Trainer()
-    eng = trainer._engagement_split(graph)
+    eng = trainer._engagement_split(graph, validate=False)
     pref = trainer._preference(graph, eng)
     held = torch.from_numpy(pref[2])
     tags = fitted.encoded.users.x["multihot:tags"]
@@ -175,7 +175,8 @@ def test_engagement_only_graph_learns_ratings():
     graph = load("movielens-100k")
     # The pixel image backbone keeps poster encoding cheap; the pretrained one is tested with the encoders.
     config = from_dict(Config, {"train": {"epochs": 8}, "encoders": {"image_backbone": "pixels"}})
-    fitted = Trainer(config, progress=False).fit(graph)
+    trainer = Trainer(config, progress=False)
+    fitted = trainer.fit(graph)
     test = fitted.metrics["test"]
     assert "link" not in test and test["preference"]["source"] == "items:genres"
     eng = split_engagements(graph, "per_user", val=0.0, test=0.10, seed=0)
@@ -183,6 +184,11 @@ def test_engagement_only_graph_learns_ratings():
     baseline = float(np.sqrt(np.mean((values[eng.test] - values[eng.train].mean()) ** 2)))
     assert test["engagement"]["n"] == len(eng.test)
     assert test["engagement"]["rmse"] < baseline - 0.05
+    # Without friendships, held-out engagements (not the test ones) stop training and pick the kept weights.
+    val_rmse = [h["val_rmse"] for h in trainer.history if "val_rmse" in h]
+    assert len(val_rmse) == 4 and fitted.metrics["best_val_engagement"]["rmse"] == min(val_rmse)
+    held = trainer._engagement_split(graph, validate=True)
+    assert np.array_equal(held.test, eng.test) and len(np.intersect1d(held.val, eng.test)) == 0 and len(held.val)
 
 
 def test_neighbour_sampler_without_pyg_lib():

@@ -444,9 +444,7 @@ class Predictor:
             raise ValueError("this model has no engagement head (its training graph had no engagements)")
         r = int(self.rows([user])[0])
         z = self.embeddings()
-        s = head.user(z["user"][r:r + 1]) @ head.item(z["item"]).T + head.item_bias.weight.T + head.mu
-        if r < head.user_bias.num_embeddings and self._known(r):
-            s = s + head.user_bias.weight[r]
+        s = head.all_items(z["user"], z["item"], torch.tensor([r]), known=torch.tensor([self._known(r)]))
         s = s[0].numpy().astype(np.float64)
         g = self.graph
         if g.engagements is not None:

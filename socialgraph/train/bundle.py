@@ -44,7 +44,7 @@ from socialgraph.train.fitted import FittedModel
 from socialgraph.train.inputs import EncodedGraph
 
 FORMAT = "socialgraph-bundle"
-FORMAT_VERSION = 2  # 2: nine pair features (random-walk probabilities added)
+FORMAT_VERSION = 3  # 2: nine pair features (random-walk probabilities added); 3: rating baselines
 MANIFEST = "manifest.json"
 
 

@@ -21,7 +21,9 @@ class TrainConfig:
             uniform-only training teaches "has mutual friends", hard ones teach which of those become friends.
         patience: validation passes without a better mean validation Hits@20/50/100 before stopping.
         eval_every: epochs between validation passes.
-        val_fraction: friend pairs held out for early stopping when the caller gives no split.
+        val_fraction: friend pairs held out for early stopping when the caller gives no split; also the share of
+            each user's engagements held out to stop training on a graph without friendships, and to weight the
+            rating head's learned terms (``EngagementHead.fit_weights``).
         mode: ``full`` (whole graph per step), ``sampled`` (neighbour-sampled subgraphs), or ``auto``.
         full_batch_max_edges: ``auto`` picks ``sampled`` above this many friend edges.
         num_neighbors: neighbours sampled per node and layer in ``sampled`` mode.

@@ -1,10 +1,11 @@
 """One trainer for full-batch and neighbour-sampled training of every head at once.
 
 Each step takes a batch of training friend pairs as link targets and removes them from the step's message-passing
-graph (and from the structural features), so a positive never sees its own edge; negatives are non-edges of the
-whole training graph, half of them friends-of-friends. The engagement, preference and reconstruction losses ride
-on the same forward pass. Validation Hits@50 (against shared uniform non-edges) drives early stopping; the best
-weights are kept, and written atomically to ``checkpoint_dir`` when one is given.
+graph (and from the structural features), so a positive never sees its own edge; negatives are uniform non-edges
+of the whole training graph (a share ``hard_negative_ratio`` among friends-of-friends). The engagement, preference
+and reconstruction losses ride on the same forward pass. Validation Hits@20/50/100 (against shared uniform
+non-edges) drives early stopping; on a graph without friendships, held-out engagements do (RMSE of ratings,
+Recall@20 of items). The best weights are kept, and written atomically to ``checkpoint_dir`` when one is given.
 """
 from __future__ import annotations
 
@@ -82,8 +83,11 @@ class Trainer:
         rng = np.random.default_rng(cfg.train.seed)
         links = links or self._internal_split(graph, rng)
         n = graph.num_users
-        eng = self._engagement_split(graph)
         has_links = len(links.train) > 0
+        kind = self._engagement_kind(graph)
+        # Held-out engagements: for early stopping when there are no friendships, and for the rating head's
+        # term weights (see EngagementHead.fit_weights).
+        eng = self._engagement_split(graph, validate=not has_links or kind == "explicit")
         if not has_links and eng is None:
             raise ValueError(f"{graph.name!r}: nothing to learn from: no friend pairs and no engagements")
         encoded = encode_graph(graph, cfg.encoders, None, None if eng is None else eng.train)
@@ -97,7 +101,9 @@ class Trainer:
         mtl = MultiTaskLoss(cfg.loss)
         opt = torch.optim.Adam(list(model.parameters()) + list(mtl.parameters()), lr=cfg.train.lr,
                                weight_decay=cfg.train.weight_decay)
-        kind = self._engagement_kind(graph)
+        if kind == "explicit" and model.engagement is not None and eng is not None and len(eng.train):
+            e = graph.engagements[eng.train]
+            model.engagement.set_baseline(e[:, 0], e[:, 1], graph.engagement_value[eng.train])
         fitted = FittedModel(cfg, model, graph, encoded, links.train,
                              None if eng is None else eng.train, kind,
                              None if pref is None else pref[0].source, [] if pref is None else pref[0].names)
@@ -120,7 +126,7 @@ class Trainer:
             batch, steps = 0, math.ceil(len(eng.train) / cfg.train.engagement_batch_size)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.train.epochs),
                                                            eta_min=cfg.train.lr * 0.1)
-        best, best_state, bad = -1.0, None, 0
+        best, best_state, bad = -math.inf, None, 0
         bar = tqdm(range(cfg.train.epochs), desc=f"train {graph.name}", disable=not self.progress, unit="epoch")
         start = time.time()
         for epoch in bar:
@@ -136,20 +142,32 @@ class Trainer:
                 opt.step()
                 total += loss.item()
             sched.step()
-            if not has_links or not len(links.val):  # nothing to validate links on: keep the last weights
+            validate = (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == cfg.train.epochs
+            link_val = has_links and len(links.val)
+            eng_val = not has_links and eng is not None and len(eng.val) and model.engagement is not None
+            if not link_val and not eng_val:  # nothing to validate on: keep the last weights
                 self._log({"epoch": epoch + 1, "loss": total / steps, "seconds": round(time.time() - start, 2)})
                 bar.set_postfix(loss=f"{total / steps:.3f}")
-            elif (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == cfg.train.epochs:
+            elif validate:
                 fitted.model, fitted.mp_edges = model, links.train
                 fitted.invalidate()
-                val = evaluate_link_scores(fitted.link_logits(links.val), fitted.link_logits(val_neg))
-                # Early stopping on the mean of Hits@20/50/100: one Hits@K of a few hundred positives is too noisy.
-                criterion = (val["hits@20"] + val["hits@50"] + val["hits@100"]) / 3
-                record = {"epoch": epoch + 1, "loss": total / steps, "val_hits@50": val["hits@50"],
-                          "val_hits@20_50_100": criterion,
-                          "val_auc": val["auc"], "seconds": round(time.time() - start, 2)}
+                record = {"epoch": epoch + 1, "loss": total / steps}
+                if link_val:
+                    val = evaluate_link_scores(fitted.link_logits(links.val), fitted.link_logits(val_neg))
+                    # Early stopping on the mean of Hits@20/50/100: one Hits@K of a few hundred positives is too
+                    # noisy.
+                    criterion = (val["hits@20"] + val["hits@50"] + val["hits@100"]) / 3
+                    record.update({"val_hits@50": val["hits@50"], "val_hits@20_50_100": criterion,
+                                   "val_auc": val["auc"]})
+                    bar.set_postfix(loss=f"{total / steps:.3f}", val_h50=f"{val['hits@50']:.3f}")
+                else:  # engagement-only data: stop on held-out engagements (RMSE of ratings, Recall@20 of items)
+                    val = engagement_metrics(fitted, eng.train, eng.val)
+                    criterion = -val["rmse"] if kind == "explicit" else val["recall@20"]
+                    record.update({f"val_{k}": v for k, v in val.items() if k in ("rmse", "mae", "recall@20")})
+                    bar.set_postfix(loss=f"{total / steps:.3f}", **{k: f"{v:.3f}" for k, v in val.items()
+                                                                   if k in ("rmse", "recall@20")})
+                record["seconds"] = round(time.time() - start, 2)
                 self._log(record)
-                bar.set_postfix(loss=f"{total / steps:.3f}", val_h50=f"{val['hits@50']:.3f}")
                 if criterion > best:
                     best, bad = criterion, 0
                     best_state = copy.deepcopy(model.state_dict())
@@ -170,8 +188,18 @@ class Trainer:
         # At prediction time messages pass over every known friendship, validation ones included.
         fitted.mp_edges = np.r_[links.train, links.val]
         fitted.invalidate()
-        fitted.metrics = {"train_seconds": round(time.time() - start, 2), "epochs": len(self.history) and
-                          self.history[-1]["epoch"], "best_val_hits@20_50_100": best, "calibration": calibration}
+        if kind == "explicit" and model.engagement is not None and len(eng.val):
+            z = fitted.embeddings()
+            val = graph.engagements[eng.val]
+            model.engagement.fit_weights(z["user"], z["item"], torch.from_numpy(val[:, 0]),
+                                         torch.from_numpy(val[:, 1]),
+                                         torch.from_numpy(graph.engagement_value[eng.val].astype(np.float32)))
+        link_validated = has_links and len(links.val) > 0
+        fitted.metrics = {"train_seconds": round(time.time() - start, 2),
+                          "epochs": len(self.history) and self.history[-1]["epoch"],
+                          "best_val_hits@20_50_100": best if link_validated else None, "calibration": calibration}
+        if best_state is not None and not has_links:
+            fitted.metrics["best_val_engagement"] = {"rmse": -best} if kind == "explicit" else {"recall@20": best}
         if (links.test is not None and links.test_negatives is not None) or not has_links:
             fitted.metrics["test"] = evaluate(fitted, links, eng, pref)
         return fitted
@@ -269,10 +297,13 @@ class Trainer:
         nv = max(1, int(round(self.config.train.val_fraction * len(pairs)))) if len(pairs) > 20 else 0
         return LinkData(train=pairs[perm[nv:]], val=pairs[perm[:nv]])
 
-    def _engagement_split(self, graph: SocialGraph):
+    def _engagement_split(self, graph: SocialGraph, validate: bool):
+        """Per user, 10 % of the engagements held out for test, and ``val_fraction`` more for validation when
+        ``validate``. The test rows do not depend on ``validate``."""
         if not graph.num_engagements:
             return None
-        return split_engagements(graph, "per_user", val=0.0, test=0.10, seed=self.config.train.seed)
+        return split_engagements(graph, "per_user", val=self.config.train.val_fraction if validate else 0.0,
+                                 test=0.10, seed=self.config.train.seed)
 
     def _engagement_kind(self, graph: SocialGraph) -> Optional[str]:
         if not graph.num_engagements:
@@ -359,34 +390,14 @@ def evaluate(fitted: FittedModel, links: LinkData, eng=None, pref=None) -> dict:
     """Test metrics of every head the model has: link (Hits@K, MRR, AUC, AP), engagement (Recall@20 and NDCG@20
     for implicit feedback, RMSE and MAE for ratings, on held-out engagements) and preference (NDCG@10 on held-out
     engagements' categories, or held-out users' own categories with that column hidden from their inputs)."""
-    from socialgraph.eval.metrics import mae, ndcg_at_k, recall_at_k, rmse, top_k_items
+    from socialgraph.eval.metrics import ndcg_at_k, top_k_items
 
     out = {}
     if links.test is not None and len(links.test) and len(links.train):
         out["link"] = evaluate_link_scores(fitted.link_logits(links.test), fitted.link_logits(links.test_negatives))
     g = fitted.graph
     if eng is not None and len(eng.test) and fitted.model.engagement is not None:
-        test = g.engagements[eng.test]
-        users = np.unique(test[:, 0])
-        if fitted.engagement_kind == "explicit":
-            z = fitted.embeddings()
-            pred = fitted.model.engagement(z["user"], z["item"], torch.from_numpy(test[:, 0]),
-                                           torch.from_numpy(test[:, 1])).detach().numpy()
-            truth = g.engagement_value[eng.test]
-            seen = g.engagement_value[eng.train]  # the rating scale as training shows it, never the test values
-            pred = np.clip(pred, seen.min(), seen.max())
-            out["engagement"] = {"rmse": rmse(pred, truth), "mae": mae(pred, truth),
-                                 "n": int(len(test))}
-        else:
-            seen = g.with_engagements(eng.train).engagement_matrix()[users]
-            held = g.with_engagements(eng.test).engagement_matrix()[users]
-            recs = []
-            for i in range(0, len(users), 2048):
-                scores = fitted.engagement_scores(users[i:i + 2048])
-                recs.append(top_k_items(scores, 20, exclude=seen[i:i + 2048]))
-            ranked = np.concatenate(recs)
-            out["engagement"] = {"recall@20": recall_at_k(ranked, held, 20), "ndcg@20": ndcg_at_k(ranked, held, 20),
-                                 "users": int(len(users))}
+        out["engagement"] = engagement_metrics(fitted, eng.train, eng.test)
     if pref is not None and fitted.model.preference is not None:
         targets, _, held_users = pref
         scores = None
@@ -404,3 +415,32 @@ def evaluate(fitted: FittedModel, links: LinkData, eng=None, pref=None) -> dict:
             out["preference"] = {"ndcg@10": ndcg_at_k(ranked, relevant, 10), "users": int(len(users)),
                                  "source": targets.source}
     return out
+
+
+def engagement_metrics(fitted: FittedModel, train: np.ndarray, held: np.ndarray) -> dict:
+    """Engagement metrics on the held-out engagement rows ``held``: RMSE and MAE of ratings (predictions clipped
+    to the rating range of the ``train`` rows), or Recall@20 and NDCG@20 of the items ranked for each user with
+    that user's ``train`` items left out."""
+    from socialgraph.eval.metrics import mae, ndcg_at_k, recall_at_k, rmse, top_k_items
+
+    g = fitted.graph
+    rows = g.engagements[held]
+    if fitted.engagement_kind == "explicit":
+        z = fitted.embeddings()
+        with torch.no_grad():
+            pred = fitted.model.engagement(z["user"], z["item"], torch.from_numpy(rows[:, 0]),
+                                           torch.from_numpy(rows[:, 1])).numpy()
+        seen = g.engagement_value[train]  # the rating scale as training shows it, never the held-out values
+        pred = np.clip(pred, seen.min(), seen.max())
+        truth = g.engagement_value[held]
+        return {"rmse": rmse(pred, truth), "mae": mae(pred, truth), "n": int(len(rows))}
+    users = np.unique(rows[:, 0])
+    seen = g.with_engagements(train).engagement_matrix()[users]
+    relevant = g.with_engagements(held).engagement_matrix()[users]
+    recs = []
+    for i in range(0, len(users), 2048):
+        scores = fitted.engagement_scores(users[i:i + 2048])
+        recs.append(top_k_items(scores, 20, exclude=seen[i:i + 2048]))
+    ranked = np.concatenate(recs)
+    return {"recall@20": recall_at_k(ranked, relevant, 20), "ndcg@20": ndcg_at_k(ranked, relevant, 20),
+            "users": int(len(users))}
