@@ -63,6 +63,7 @@ def demo(
     except ValueError as err:
         fail(f"--text {text!r}: {err}")
     cfg.train.epochs = epochs
+    cfg.train.lr = 0.005  # a run of a few epochs needs a larger step than the default's 0.002 over 100
     start = time.time()
     try:
         graph = load(DEMO_DATASET)
