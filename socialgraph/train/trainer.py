@@ -127,6 +127,8 @@ class Trainer:
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.train.epochs),
                                                            eta_min=cfg.train.lr * 0.1)
         best, best_state, bad = -math.inf, None, 0
+        link_val = has_links and len(links.val) > 0
+        eng_val = not has_links and eng is not None and len(eng.val) > 0 and model.engagement is not None
         bar = tqdm(range(cfg.train.epochs), desc=f"train {graph.name}", disable=not self.progress, unit="epoch")
         start = time.time()
         for epoch in bar:
@@ -143,8 +145,6 @@ class Trainer:
                 total += loss.item()
             sched.step()
             validate = (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == cfg.train.epochs
-            link_val = has_links and len(links.val)
-            eng_val = not has_links and eng is not None and len(eng.val) and model.engagement is not None
             if not link_val and not eng_val:  # nothing to validate on: keep the last weights
                 self._log({"epoch": epoch + 1, "loss": total / steps, "seconds": round(time.time() - start, 2)})
                 bar.set_postfix(loss=f"{total / steps:.3f}")
@@ -184,7 +184,7 @@ class Trainer:
         fitted.mp_edges = links.train
         fitted.invalidate()
         calibration = platt_calibration(fitted.link_logits(links.val), fitted.link_logits(val_neg)) \
-            if has_links and len(links.val) else None
+            if link_val else None
         # At prediction time messages pass over every known friendship, validation ones included.
         fitted.mp_edges = np.r_[links.train, links.val]
         fitted.invalidate()
@@ -194,11 +194,10 @@ class Trainer:
             model.engagement.fit_weights(z["user"], z["item"], torch.from_numpy(val[:, 0]),
                                          torch.from_numpy(val[:, 1]),
                                          torch.from_numpy(graph.engagement_value[eng.val].astype(np.float32)))
-        link_validated = has_links and len(links.val) > 0
         fitted.metrics = {"train_seconds": round(time.time() - start, 2),
                           "epochs": len(self.history) and self.history[-1]["epoch"],
-                          "best_val_hits@20_50_100": best if link_validated else None, "calibration": calibration}
-        if best_state is not None and not has_links:
+                          "best_val_hits@20_50_100": best if link_val else None, "calibration": calibration}
+        if best_state is not None and eng_val:
             fitted.metrics["best_val_engagement"] = {"rmse": -best} if kind == "explicit" else {"recall@20": best}
         if (links.test is not None and links.test_negatives is not None) or not has_links:
             fitted.metrics["test"] = evaluate(fitted, links, eng, pref)
