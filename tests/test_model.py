@@ -146,6 +146,33 @@ def test_pair_structure_kernels_equal_scipy_formulation(lastfm):
     np.testing.assert_allclose(c.features.numpy(), a.features.numpy()[:40], rtol=1e-6)
 
 
+@pytest.mark.parametrize("kernels", [True, False])
+def test_pair_structure_leave_out_equals_graph_without_the_edge(lastfm, kernels, monkeypatch):
+    """A pair marked ``leave_out`` is described exactly as on the graph without its own edge (every other edge
+    kept), with the compiled kernels and with the scipy formulation; unmarked pairs are unchanged."""
+    from socialgraph.model import pairwise
+
+    if not kernels:
+        monkeypatch.setattr(pairwise, "_kernels", None)
+    edges = np.unique(np.sort(lastfm.friends, 1), axis=0)
+    adj = adjacency_from_edges(edges, lastfm.num_users)
+    deg = np.diff(adj.indptr)
+    rng = np.random.default_rng(2)
+    hub = np.flatnonzero(edges[:, 0] == np.argmax(deg))[:3]  # the hub's edges: big corrections
+    pick = np.r_[rng.choice(len(edges), 12, replace=False), hub]
+    neg = rng.integers(0, lastfm.num_users, (5, 2))
+    pairs = np.r_[edges[pick], neg]
+    got = pair_structure(adj, pairs, leave_out=np.arange(len(pairs)) < len(pick)).features.numpy()
+    for row, i in enumerate(pick):
+        without = adjacency_from_edges(np.delete(edges, i, axis=0), lastfm.num_users)
+        np.testing.assert_allclose(got[row], pair_structure(without, edges[i:i + 1]).features.numpy()[0],
+                                   rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[len(pick):], pair_structure(adj, neg).features.numpy(), rtol=1e-6)
+    assert not np.allclose(got[:len(pick)], pair_structure(adj, edges[pick]).features.numpy())
+    with pytest.raises(ValueError, match="entries for"):
+        pair_structure(adj, pairs, leave_out=np.ones(3, bool))
+
+
 def test_graph_encoder_mean_has_no_attention():
     enc = GraphEncoder(16, num_layers=1, conv="mean")
     x = {"user": torch.randn(4, 16)}

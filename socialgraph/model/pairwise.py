@@ -68,8 +68,22 @@ def adjacency_from_edges(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
     return a
 
 
-def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarray] = None) -> PairStructure:
+def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarray] = None,
+                   leave_out: Optional[np.ndarray] = None) -> PairStructure:
     """Structural features of ``pairs`` ``[B, 2]`` in the graph ``adj`` (see the module docstring).
+
+    ``leave_out`` (bool ``[B]``) marks pairs that are edges of ``adj`` and must be described as if their own edge
+    were absent (and only their own: every other edge stays). This is how a training step can compute the
+    features of its positive pairs on the whole training graph without any pair seeing its answer. Common
+    neighbours (hence CN, AA, RA and the pooling rows) do not involve the edge ``(u, v)``; the rest is corrected
+    exactly: both degrees lose one, and the 3-step walks that use the edge are subtracted,
+
+    .. math::
+        (A^3)_{uv} \mathrel{-}= d_u + d_v - 1, \qquad
+        (A W A W A)_{uv} \mathrel{-}= w_v S_v + w_u S_u - w_u w_v, \qquad S_x = \sum_{y \in N(x)} w_y,
+
+    with :math:`w = 1/d` (a walk ``u, a, b, v`` uses the edge iff ``a = v`` or ``b = u``; the inner nodes of every
+    other walk are neither ``u`` nor ``v``, so their degrees are unchanged).
 
     ``deg`` is accepted for compatibility and not needed: degrees and the other per-graph arrays are cached per
     adjacency object (a matrix must not be modified in place between calls). Pairs sharing their first user are
@@ -78,7 +92,8 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     if _kernels is None:
         adj = _sorted_csr(adj)
-        return _pair_structure_scipy(adj, pairs, np.diff(adj.indptr).astype(np.float32) if deg is None else deg)
+        return _pair_structure_scipy(adj, pairs, np.diff(adj.indptr).astype(np.float32) if deg is None else deg,
+                                     leave_out)
     g = _graph_arrays(adj)
     adj, deg, w_aa, w_ra, vol2 = g.adj, g.deg, g.w_aa, g.w_ra, g.vol2
     b = len(pairs)
@@ -101,7 +116,10 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
         _kernels.paths3(indptr, indices, vol2, g.w_walk, u, v, np.argsort(u, kind="stable"), scratch, scratch_w,
                         p3_i, p3w)
     cn = cn_i.astype(np.float32)
-    feats = _features(cn, aa, ra, p3_i.astype(np.float32), p3w, deg[u], deg[v])
+    p3, du, dv = p3_i.astype(np.float32), deg[u], deg[v]
+    if leave_out is not None:
+        p3, p3w, du, dv = _without_own_edge(leave_out, pairs, p3, p3w, deg, g.walk_sum)
+    feats = _features(cn, aa, ra, p3, p3w, du, dv)
     norm = (1.0 / np.sqrt(np.maximum(cn, 1.0))).astype(np.float32)
     rows = np.repeat(np.arange(b, dtype=np.int64), cn_i)
     idx = torch.from_numpy(np.stack([rows, cols]))
@@ -131,6 +149,7 @@ class _GraphArrays:
     w_ra: np.ndarray        # float32 1 / max(d, 1)
     w_walk: np.ndarray      # float64 1 / max(d, 1), the 3-step walk's weights
     vol2: np.ndarray        # int64 sum of the neighbours' degrees (work of one 2-hop expansion)
+    walk_sum: np.ndarray    # float64 sum of w_walk over each node's neighbours (leave-one-out correction)
     indptr: np.ndarray      # the arrays of the object the entry was made for: a changed matrix is noticed
     indices: np.ndarray
     binary_simple: bool     # every stored value is 1 and there is no self-loop
@@ -156,7 +175,8 @@ def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
     rows = np.repeat(np.arange(adj.shape[0]), np.diff(adj.indptr))
     simple = bool(np.all(adj.data == 1) and not np.any(rows == adj.indices))
     w_walk = 1.0 / np.maximum(deg.astype(np.float64), 1.0)
-    g = _GraphArrays(adj, deg, w_aa, w_ra, w_walk, vol2.astype(np.int64), getattr(src, "indptr", None),
+    g = _GraphArrays(adj, deg, w_aa, w_ra, w_walk, vol2.astype(np.int64), _walk_sum(adj, w_walk),
+                     getattr(src, "indptr", None),
                      getattr(src, "indices", None), simple)
     try:
         ref = weakref.ref(src, lambda _, k=key, graphs=_GRAPHS: graphs.pop(k, None))  # safe at shutdown
@@ -175,6 +195,33 @@ def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
     return s
 
 
+def _walk_sum(adj: sp.csr_matrix, w: np.ndarray) -> np.ndarray:
+    """``S_x = sum_{y in N(x)} w_y`` for every node."""
+    return np.add.reduceat(np.r_[w[adj.indices], 0.0], adj.indptr[:-1]) * (np.diff(adj.indptr) > 0)
+
+
+def _without_own_edge(leave_out: np.ndarray, pairs: np.ndarray, p3: np.ndarray, p3w: np.ndarray, deg: np.ndarray,
+                      walk_sum: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """3-paths, weighted 3-paths and degrees of the ``leave_out`` pairs with their own edge removed (the
+    corrections of :func:`pair_structure`); other pairs unchanged."""
+    m = np.asarray(leave_out, dtype=bool)
+    if len(m) != len(pairs):
+        raise ValueError(f"leave_out has {len(m)} entries for {len(pairs)} pairs")
+    u, v = pairs[:, 0], pairs[:, 1]
+    du, dv = deg[u].astype(np.float32), deg[v].astype(np.float32)
+    if not m.any():
+        return p3, p3w, du, dv
+    if np.any((du[m] < 1) | (dv[m] < 1)):
+        raise ValueError("leave_out marks a pair that is not an edge of the graph")
+    wu, wv = 1.0 / du[m].astype(np.float64), 1.0 / dv[m].astype(np.float64)
+    p3, p3w = p3.copy(), np.asarray(p3w, dtype=np.float64).copy()
+    p3[m] -= du[m] + dv[m] - 1
+    p3w[m] -= wv * walk_sum[v[m]] + wu * walk_sum[u[m]] - wu * wv
+    du[m] -= 1
+    dv[m] -= 1
+    return np.maximum(p3, 0), np.maximum(p3w, 0.0), du, dv
+
+
 def _features(cn: np.ndarray, aa: np.ndarray, ra: np.ndarray, p3: np.ndarray, p3w: np.ndarray, du: np.ndarray,
               dv: np.ndarray) -> np.ndarray:
     """The ``[B, NUM_PAIR_FEATURES]`` float32 feature block from the per-pair sums (``p3w`` is the inverse-degree
@@ -186,7 +233,8 @@ def _features(cn: np.ndarray, aa: np.ndarray, ra: np.ndarray, p3: np.ndarray, p3
                      jac, np.log1p(100 * walk2), np.log1p(100 * walk3)], axis=1).astype(np.float32)
 
 
-def _pair_structure_scipy(adj: sp.csr_matrix, pairs: np.ndarray, deg: np.ndarray) -> PairStructure:
+def _pair_structure_scipy(adj: sp.csr_matrix, pairs: np.ndarray, deg: np.ndarray,
+                          leave_out: Optional[np.ndarray] = None) -> PairStructure:
     """The same features with scipy sparse products (used when numba is not installed; much slower)."""
     au, av = adj[pairs[:, 0]], adj[pairs[:, 1]]
     common = au.multiply(av).tocsr()
@@ -197,7 +245,11 @@ def _pair_structure_scipy(adj: sp.csr_matrix, pairs: np.ndarray, deg: np.ndarray
     p3 = np.asarray(au.multiply(av @ adj).sum(1)).ravel()
     w = sp.diags(1.0 / np.maximum(deg.astype(np.float64), 1.0))
     p3w = np.asarray((au.astype(np.float64) @ w @ adj @ w).multiply(av).sum(1)).ravel()
-    feats = _features(cn, aa, ra, p3, p3w, deg[pairs[:, 0]], deg[pairs[:, 1]])
+    du, dv = deg[pairs[:, 0]], deg[pairs[:, 1]]
+    if leave_out is not None:
+        w = 1.0 / np.maximum(deg.astype(np.float64), 1.0)
+        p3, p3w, du, dv = _without_own_edge(leave_out, pairs, p3.astype(np.float32), p3w, deg, _walk_sum(adj, w))
+    feats = _features(cn, aa, ra, p3, p3w, du, dv)
     norm = 1.0 / np.sqrt(np.maximum(cn, 1.0))
     common = sp.diags(norm.astype(np.float32)) @ common
     common = common.tocoo()

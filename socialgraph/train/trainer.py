@@ -109,6 +109,7 @@ class Trainer:
                              None if pref is None else pref[0].source, [] if pref is None else pref[0].names)
         users = self._hide_preference_column(encoded.users, pref)
         known = sp.csr_matrix(adjacency_from_edges(np.r_[links.train, links.val], n))
+        train_adj = adjacency_from_edges(links.train, n) if cfg.train.structure_graph == "full" else None
         # As many validation negatives as the benchmark protocol uses, so validation Hits@K means what test Hits@K
         # means (fewer negatives inflate Hits@K and make early stopping pick noise).
         num_val_neg = min(10_000, max(1, n * (n - 1) // 2 - len(links.train) - len(links.val)) // 2)
@@ -137,8 +138,8 @@ class Trainer:
             total = 0.0
             for s in range(steps):
                 idx = perm[s * batch:(s + 1) * batch]
-                loss = self._step(model, mtl, graph, users, encoded.items, links.train, idx, known, eng, pref, kind,
-                                  sampled, rng)
+                loss = self._step(model, mtl, graph, users, encoded.items, links.train, idx, known, train_adj, eng,
+                                  pref, kind, sampled, rng)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -205,17 +206,24 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
     def _step(self, model: SocialModel, mtl: MultiTaskLoss, graph: SocialGraph, users: NodeInputs,
-              items: Optional[NodeInputs], train: np.ndarray, idx: np.ndarray, known: sp.csr_matrix, eng, pref,
-              kind: Optional[str], sampled: bool, rng: np.random.Generator) -> torch.Tensor:
+              items: Optional[NodeInputs], train: np.ndarray, idx: np.ndarray, known: sp.csr_matrix,
+              train_adj: Optional[sp.csr_matrix], eng, pref, kind: Optional[str], sampled: bool,
+              rng: np.random.Generator) -> torch.Tensor:
         cfg = self.config
         n = graph.num_users
         keep = np.ones(len(train), dtype=bool)
         keep[idx] = False
         target = train[idx]
         mp = adjacency_from_edges(train[keep], n)
-        neg = training_negatives(known, mp, len(target), cfg.train.hard_negative_ratio, rng)
+        neg = training_negatives(known, mp, len(target), cfg.train.hard_negative_ratio, rng,
+                                 cfg.train.degree_negative_ratio, cfg.train.degree_negative_ends)
         pairs = np.r_[target, neg]
-        structure = pair_structure(mp, pairs) if len(pairs) else None
+        if not len(pairs):
+            structure = None
+        elif train_adj is not None:  # the whole training graph, each positive without its own edge
+            structure = pair_structure(train_adj, pairs, leave_out=np.arange(len(pairs)) < len(target))
+        else:
+            structure = pair_structure(mp, pairs)
         eng_target = None
         eng_mp = None if eng is None else eng.train
         if eng is not None and mtl.active("engagement"):
