@@ -181,6 +181,32 @@ def test_text_auto_picks_the_local_sentence_model_up_to_the_row_cap(facebook_pag
         ModalityConfig(text="bert")
 
 
+def test_text_auto_reads_anonymised_profile_codes_as_whole_tokens(data_root, facebook_pages, lastfm, tmp_path):
+    """ego-Facebook's profile tokens written as one text column (as a user exporting them to CSV would) are a bag
+    of codes: ``auto`` encodes them with TF-IDF over whole tokens, not with a sentence model or a word tokenizer,
+    and friends come out closer than random pairs. Page names and Last.fm tag text read as prose."""
+    from socialgraph.data import load
+    from socialgraph.encoders.text import reads_as_codes
+
+    ego = load("ego-facebook")
+    text = [" ".join(t.replace(" ", "_") for t in ts) if ts else None for ts in ego.user_attrs.frame["features"]]
+    assert reads_as_codes(text)
+    assert not reads_as_codes(facebook_pages.page_name) and not reads_as_codes(lastfm["tags"])
+    table = AttributeTable(pd.DataFrame({"profile": text}), {"profile": Role.TEXT})
+    enc = ModalityEncoders(ModalityConfig(text="auto", text_dim=32)).fit(table)
+    tfidf = enc.encoders_["text:profile"]
+    assert isinstance(tfidf, TfidfSvdText) and tfidf.tokens == "whitespace"
+    assert "education;school;id;anonymized_feature_50" in tfidf.vocabulary_  # a code is one token, kept whole
+    e = tfidf.transform(text)
+    f = ego.friends
+    f = f[e.mask[f[:, 0]] & e.mask[f[:, 1]]]
+    assert pair_cosines(e, f).mean() > pair_cosines(e, random_pairs(np.flatnonzero(e.mask), 20_000)).mean() + 0.1
+    restored = roundtrip(tfidf.get_state(), tmp_path)
+    assert restored.tokens == "whitespace" and np.allclose(restored.transform(text[:50]).x, e.x[:50])
+    with pytest.raises(ValueError, match="tokens must be one of"):
+        TfidfSvdText(tokens="chars")
+
+
 # ---------------------------------------------------------------------------------------------- images
 @pytest.fixture(scope="module")
 def posters(data_root) -> dict:

@@ -29,7 +29,8 @@ from socialgraph.encoders.base import Encoded, Encoder
 from socialgraph.encoders.image import ImageEncoder
 from socialgraph.encoders.interactions import InteractionEncoder
 from socialgraph.encoders.tabular import CategoricalEncoder, MultiHotEncoder, NumericEncoder
-from socialgraph.encoders.text import SentenceTransformerText, TfidfSvdText, local_sentence_model
+from socialgraph.encoders.text import (SentenceTransformerText, TfidfSvdText, local_sentence_model,
+                                       reads_as_codes)
 
 TEXT_BACKENDS = ("auto", "tfidf", "sentence-transformers")
 
@@ -42,9 +43,11 @@ class ModalityConfig:
         text: ``sentence-transformers`` (pretrained sentence embeddings, ``sentence_model``), ``tfidf`` (TF-IDF +
             SVD to ``text_dim``, fitted on the training rows), or ``auto``: the sentence model when it is installed
             locally (extra ``text``; nothing is downloaded) and the column has at most ``text_auto_max_rows``
-            training rows, TF-IDF otherwise. On musae-facebook page names the sentence model adds 1.5 points of
-            test Hits@50 (0.850 vs 0.835, mean aggregation, 30 epochs); it costs a few ms a text on a CPU core,
-            hence the cap.
+            training rows, TF-IDF otherwise; a column that reads as a bag of codes rather than prose
+            (:func:`~socialgraph.encoders.text.reads_as_codes`, e.g. ego-Facebook's anonymised profile tokens
+            ``education;school;id=50``) always gets TF-IDF over its whole whitespace-separated tokens. On
+            musae-facebook page names the sentence model adds 1.5 points of test Hits@50 (0.850 vs 0.835, mean
+            aggregation, 30 epochs); it costs a few ms a text on a CPU core, hence the cap.
         text_auto_max_rows: the row cap of ``auto``.
         cache: keep the encoded training inputs (users and items) in the content-keyed cache under
             :func:`socialgraph.paths.cache_root` (:mod:`socialgraph.encoders.cache`), so that a run with the same
@@ -198,11 +201,13 @@ class ModalityEncoders:
     def _fit_table(self, train: AttributeTable) -> None:
         c = self.config
         for col in train.columns(Role.TEXT):
+            codes = c.text == "auto" and reads_as_codes(train.frame[col])
             sentence = c.text == "sentence-transformers" or (
-                c.text == "auto" and len(train.frame) <= c.text_auto_max_rows
+                c.text == "auto" and not codes and len(train.frame) <= c.text_auto_max_rows
                 and local_sentence_model(c.sentence_model) is not None)
             enc: Encoder = (SentenceTransformerText(model=c.sentence_model) if sentence
-                            else TfidfSvdText(dim=c.text_dim, min_df=c.text_min_df, seed=c.seed))
+                            else TfidfSvdText(dim=c.text_dim, min_df=c.text_min_df, seed=c.seed,
+                                              tokens="whitespace" if codes else "words"))
             self._add(f"text:{col}", [col], enc.fit(train.frame[col]))
         for col in train.columns(Role.IMAGE):
             enc = ImageEncoder(backbone=c.image_backbone, dim=c.image_dim, root=c.image_root, seed=c.seed)

@@ -18,6 +18,21 @@ from socialgraph.encoders.tfidf import (TfidfSvdState, build_vocabulary, count_m
 
 # scikit-learn's default token pattern: runs of 2+ word characters.
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# A token that is a code rather than a word: it holds a digit or punctuation that prose keeps out of words.
+_CODE = re.compile(r"[\d=;:_/#|@]")
+TOKENIZERS = ("words", "whitespace")
+
+
+def reads_as_codes(values: Sequence, sample: int = 1000) -> bool:
+    """Whether a text column is a bag of codes (``education;school;id=50 gender=78``, hashtags, product codes)
+    rather than prose: at least two whitespace-separated tokens a row on average, and most tokens codes (a digit or
+    one of ``= ; : _ / # | @``). Codes carry their meaning in the exact token, which a sentence model does not
+    know and a word tokenizer would cut apart."""
+    texts = [str(v) for v in as_list(values) if not is_missing(v)][:sample]
+    tokens = [t for text in texts for t in text.split()]
+    if not texts or len(tokens) < 2 * len(texts):
+        return False
+    return sum(bool(_CODE.search(t)) for t in tokens) >= 0.5 * len(tokens)
 
 
 def tokenize(text: str, ngram_max: int = 1) -> list[str]:
@@ -35,6 +50,9 @@ def tokenize(text: str, ngram_max: int = 1) -> list[str]:
 class TfidfSvdText(Encoder):
     """Latent semantic analysis of free text: TF-IDF (sublinear tf, ``min_df``) -> TruncatedSVD -> L2 norm.
 
+    ``tokens="words"`` takes lowercased word tokens (and n-grams up to ``ngram_max``); ``"whitespace"`` keeps each
+    whitespace-separated token whole, for bags of codes (:func:`reads_as_codes`).
+
     The state is the vocabulary (JSON), ``idf`` and the SVD ``components`` (arrays); ``transform`` is numpy/scipy
     only, so a restored encoder gives the same vectors as the fitted one.
     """
@@ -44,11 +62,14 @@ class TfidfSvdText(Encoder):
     max_features: Optional[int] = 50_000
     ngram_max: int = 1
     sublinear_tf: bool = True
+    tokens: str = "words"
     seed: int = 0
 
     kind = "text"
 
     def __post_init__(self) -> None:
+        if self.tokens not in TOKENIZERS:
+            raise ValueError(f"tokens must be one of {TOKENIZERS}, got {self.tokens!r}")
         self.vocabulary_: Optional[list[str]] = None
         self._index: dict[str, int] = {}
         self._state: Optional[TfidfSvdState] = None
@@ -70,6 +91,8 @@ class TfidfSvdText(Encoder):
         return Encoded.masked(transform_tfidf_svd(counts, self._state, sublinear=self.sublinear_tf), mask)
 
     def _docs(self, values: Sequence) -> list[Optional[list[str]]]:
+        if self.tokens == "whitespace":  # codes are kept whole, case included
+            return [None if is_missing(v) else str(v).split() for v in as_list(values)]
         return [None if is_missing(v) else tokenize(str(v), self.ngram_max) for v in as_list(values)]
 
     def _set_vocab(self, vocab: list[str]) -> None:

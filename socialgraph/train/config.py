@@ -22,9 +22,6 @@ class TrainConfig:
             close to the full one.
         hard_negative_ratio: share of each step's negatives drawn among friends-of-friends (the rest uniform);
             uniform-only training teaches "has mutual friends", hard ones teach which of those become friends.
-        degree_negative_ratio / degree_negative_ends: share of each step's negatives whose ends (both, or only
-            the first) are drawn in proportion to their degree: the pairs of busy users that share friends by
-            chance, which a uniform negative rarely is.
         structure_graph: the graph a step's pair features (common neighbours, walks, degrees) are computed on.
             ``step``: the step's message-passing graph, i.e. the training friendships minus the step's targets.
             ``full``: every training friendship, each positive pair described without its own edge (exactly; see
@@ -51,8 +48,6 @@ class TrainConfig:
     batch_size: int = 8192
     hard_negative_ratio: float = 0.0
     structure_graph: str = "step"
-    degree_negative_ratio: float = 0.0
-    degree_negative_ends: int = 2
     patience: int = 10
     eval_every: int = 2
     val_fraction: float = 0.05

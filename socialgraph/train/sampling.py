@@ -24,17 +24,12 @@ def is_edge(adj: sp.csr_matrix, pairs: np.ndarray) -> np.ndarray:
 
 
 def training_negatives(known: sp.csr_matrix, mp: sp.csr_matrix, num: int, hard_ratio: float,
-                       rng: np.random.Generator, degree_ratio: float = 0.0, degree_ends: int = 2) -> np.ndarray:
-    """``num`` non-edges of ``known`` (all training friendships): uniform pairs, a ``hard_ratio`` share of
-    friends-of-friends in the step's message-passing graph ``mp`` (two random steps from a random node), and a
-    ``degree_ratio`` share whose ``degree_ends`` ends (1 or 2) are drawn in proportion to their degree in ``mp``."""
+                       rng: np.random.Generator) -> np.ndarray:
+    """``num`` non-edges of ``known`` (all training friendships): uniform pairs, and a ``hard_ratio`` share of
+    friends-of-friends in the step's message-passing graph ``mp`` (two random steps from a random node)."""
     n = known.shape[0]
     num_hard = int(round(num * hard_ratio))
-    num_deg = int(round(num * degree_ratio)) if mp.nnz else 0
     parts = []
-    if num_deg:
-        ends = mp.indices[rng.integers(0, mp.nnz, size=(num_deg, degree_ends))]
-        parts.append(ends if degree_ends == 2 else np.c_[ends[:, 0], rng.integers(0, n, num_deg)])
     if num_hard:
         deg = np.diff(mp.indptr)
         start = rng.choice(np.flatnonzero(deg > 0), size=num_hard) if (deg > 0).any() else np.zeros(0, np.int64)

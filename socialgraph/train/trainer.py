@@ -215,8 +215,7 @@ class Trainer:
         keep[idx] = False
         target = train[idx]
         mp = adjacency_from_edges(train[keep], n)
-        neg = training_negatives(known, mp, len(target), cfg.train.hard_negative_ratio, rng,
-                                 cfg.train.degree_negative_ratio, cfg.train.degree_negative_ends)
+        neg = training_negatives(known, mp, len(target), cfg.train.hard_negative_ratio, rng)
         pairs = np.r_[target, neg]
         if not len(pairs):
             structure = None
