@@ -167,6 +167,11 @@ def test_print_config_round_trips(tmp_path):
     r3 = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--config",
                                   str(tmp_path / "bad.yaml")])
     assert r3.exit_code != 0 and "unknown key(s) ['epoch']" in r3.output
+    (tmp_path / "bad_value.yaml").write_text("train:\n  structure_graph: dense\n")
+    r4 = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--config",
+                                  str(tmp_path / "bad_value.yaml")])
+    assert r4.exit_code != 0 and "train.structure_graph must be one of ('step', 'full')" in r4.output
+    assert not (tmp_path / "b").exists()
 
 
 def test_engagement_only_graph_learns_ratings():
@@ -220,3 +225,37 @@ def test_demo_refuses_an_unknown_text_encoder(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--text", "bert"])
     assert result.exit_code == 2 and "--text 'bert': text must be one of" in result.output
     assert not (tmp_path / "demo").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize("structure_graph", ["step", "full"])
+def test_step_pair_features_never_see_the_targets(structure_graph, monkeypatch):
+    """Every training step describes its positive pairs on a graph without their own edge: ``step`` computes all
+    pair features on the step's message-passing graph (targets hidden), ``full`` on the whole training graph with
+    each positive's own edge left out (and only that edge: the graph holds every other training friendship)."""
+    from socialgraph.model import pairwise
+    from socialgraph.train import trainer as trainer_module
+
+    graph = load("seal-usair")
+    split = benchmark_split(graph, seed=0)
+    train_keys = set(map(tuple, np.sort(split.train, 1).tolist()))
+    calls = []
+    real = pairwise.pair_structure
+
+    def spy(adj, pairs, deg=None, leave_out=None):
+        calls.append((adj, np.asarray(pairs).copy(), None if leave_out is None else np.asarray(leave_out).copy()))
+        return real(adj, pairs, deg, leave_out)
+
+    monkeypatch.setattr(trainer_module, "pair_structure", spy)
+    config = from_dict(Config, {"train": {"epochs": 1, "structure_graph": structure_graph},
+                                "model": {"dim": 16, "heads": 1}})
+    Trainer(config, progress=False).fit(graph, LinkData(split.train, split.val))
+    assert len(calls) >= 5  # one call a step
+    for adj, pairs, leave_out in calls:
+        positive = np.array([tuple(p) in train_keys for p in np.sort(pairs, 1).tolist()])
+        assert positive.any() and (~positive).any()
+        has_edge = np.asarray(adj[pairs[:, 0], pairs[:, 1]]).ravel() > 0
+        if structure_graph == "step":
+            assert leave_out is None and not has_edge.any()
+        else:
+            assert adj.nnz == 2 * len(split.train) and has_edge[positive].all()
+            assert np.array_equal(leave_out, positive)

@@ -7,6 +7,11 @@ from socialgraph.encoders.modalities import ModalityConfig
 from socialgraph.model.config import LossConfig, ModelConfig
 
 
+MODES = ("auto", "full", "sampled")
+STRUCTURE_GRAPHS = ("step", "full")
+ENGAGEMENT_KINDS = ("auto", "implicit", "explicit")
+
+
 @dataclass
 class TrainConfig:
     """The optimisation loop.
@@ -58,6 +63,12 @@ class TrainConfig:
     threads: int = 0
     engagement_batch_size: int = 8192
     engagement_kind: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("mode", MODES), ("structure_graph", STRUCTURE_GRAPHS),
+                              ("engagement_kind", ENGAGEMENT_KINDS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"train.{name} must be one of {allowed}, got {getattr(self, name)!r}")
 
 
 @dataclass
