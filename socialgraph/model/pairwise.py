@@ -176,8 +176,7 @@ def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
     simple = bool(np.all(adj.data == 1) and not np.any(rows == adj.indices))
     w_walk = 1.0 / np.maximum(deg.astype(np.float64), 1.0)
     g = _GraphArrays(adj, deg, w_aa, w_ra, w_walk, vol2.astype(np.int64), _walk_sum(adj, w_walk),
-                     getattr(src, "indptr", None),
-                     getattr(src, "indices", None), simple)
+                     getattr(src, "indptr", None), getattr(src, "indices", None), simple)
     try:
         ref = weakref.ref(src, lambda _, k=key, graphs=_GRAPHS: graphs.pop(k, None))  # safe at shutdown
     except TypeError:  # not weak-referenceable: do not cache
@@ -212,7 +211,7 @@ def _without_own_edge(leave_out: np.ndarray, pairs: np.ndarray, p3: np.ndarray, 
     if not m.any():
         return p3, p3w, du, dv
     if np.any((du[m] < 1) | (dv[m] < 1)):
-        raise ValueError("leave_out marks a pair that is not an edge of the graph")
+        raise ValueError("leave_out marks a pair with an end that has no edge: it is for pairs that are edges")
     wu, wv = 1.0 / du[m].astype(np.float64), 1.0 / dv[m].astype(np.float64)
     p3, p3w = p3.copy(), np.asarray(p3w, dtype=np.float64).copy()
     p3[m] -= du[m] + dv[m] - 1
