@@ -64,7 +64,7 @@ def test_hetero_forward_backward(lastfm, lastfm_inputs):
     shape = ModelShape(num_users=g.num_users, user_dims={m: v.shape[1] for m, v in lastfm_inputs.users.x.items()},
                        num_items=g.num_items,
                        item_dims={m: v.shape[1] for m, v in lastfm_inputs.items.x.items()})
-    model = SocialModel(ModelConfig(dim=32, hetero=True), shape)
+    model = SocialModel(ModelConfig(dim=32, hetero=True, link_feature_similarity=True), shape)
     f = torch.from_numpy(g.friends.T.copy())
     e = torch.from_numpy(g.engagements.T.copy())
     ei = {FRIEND: torch.cat([f, f.flip(0)], 1), ENGAGES: e, REV_ENGAGES: e.flip(0)}
@@ -79,6 +79,8 @@ def test_hetero_forward_backward(lastfm, lastfm_inputs):
     # Gradients reach the item-side fusion only through the engagement edges of the heterogeneous layers.
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.item_fusion.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.encoder.parameters())
+    # the optional feature-similarity branch of the scorer is trained through the link loss
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.link.similarity.parameters())
 
 
 def test_new_users_get_embeddings_without_id_vectors(lastfm, lastfm_inputs):
