@@ -118,7 +118,7 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
     cn = cn_i.astype(np.float32)
     p3, du, dv = p3_i.astype(np.float32), deg[u], deg[v]
     if leave_out is not None:
-        p3, p3w, du, dv = _without_own_edge(leave_out, pairs, p3, p3w, deg, g.walk_sum)
+        p3, p3w, du, dv = _without_own_edge(leave_out, pairs, p3, p3w, deg, _walk_sum(adj, g.w_walk))
     feats = _features(cn, aa, ra, p3, p3w, du, dv)
     norm = (1.0 / np.sqrt(np.maximum(cn, 1.0))).astype(np.float32)
     rows = np.repeat(np.arange(b, dtype=np.int64), cn_i)
@@ -149,7 +149,6 @@ class _GraphArrays:
     w_ra: np.ndarray        # float32 1 / max(d, 1)
     w_walk: np.ndarray      # float64 1 / max(d, 1), the 3-step walk's weights
     vol2: np.ndarray        # int64 sum of the neighbours' degrees (work of one 2-hop expansion)
-    walk_sum: np.ndarray    # float64 sum of w_walk over each node's neighbours (leave-one-out correction)
     indptr: np.ndarray      # the arrays of the object the entry was made for: a changed matrix is noticed
     indices: np.ndarray
     binary_simple: bool     # every stored value is 1 and there is no self-loop
@@ -175,8 +174,8 @@ def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
     rows = np.repeat(np.arange(adj.shape[0]), np.diff(adj.indptr))
     simple = bool(np.all(adj.data == 1) and not np.any(rows == adj.indices))
     w_walk = 1.0 / np.maximum(deg.astype(np.float64), 1.0)
-    g = _GraphArrays(adj, deg, w_aa, w_ra, w_walk, vol2.astype(np.int64), _walk_sum(adj, w_walk),
-                     getattr(src, "indptr", None), getattr(src, "indices", None), simple)
+    g = _GraphArrays(adj, deg, w_aa, w_ra, w_walk, vol2.astype(np.int64), getattr(src, "indptr", None),
+                     getattr(src, "indices", None), simple)
     try:
         ref = weakref.ref(src, lambda _, k=key, graphs=_GRAPHS: graphs.pop(k, None))  # safe at shutdown
     except TypeError:  # not weak-referenceable: do not cache
