@@ -38,7 +38,7 @@ class ModelConfig:
     hetero: bool = False
     link_common_neighbours: bool = True
     link_structure: bool = True
-    link_feature_similarity: bool = True
+    link_feature_similarity: bool = False
     link_hidden: int = 128
 
 

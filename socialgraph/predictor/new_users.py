@@ -23,10 +23,23 @@ def feature_row(graph: SocialGraph, features: dict) -> pd.DataFrame:
     if attrs is not None:
         for c in cols:
             if c in features and attrs.roles.get(c) is Role.MULTIHOT:
-                frame[c] = pd.Series([list(features[c])], dtype=object)
+                frame[c] = pd.Series([_multihot_value(c, features[c])], dtype=object)
             elif c in features and attrs.roles.get(c) is Role.NUMERIC and features[c] is not None:
                 frame[c] = frame[c].astype(np.float64)
     return frame
+
+
+def _multihot_value(column: str, value) -> list | None:
+    """A multi-hot cell as a list of labels: ``None``/NaN stays missing, one string is one label."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise ValueError(f"feature {column!r} is multi-hot: pass a list of labels, one label, or None "
+                         f"(got {type(value).__name__} {value!r})") from None
 
 
 def encode_row(fitted: FittedModel, frame: pd.DataFrame, items: list) -> NodeInputs:
