@@ -70,7 +70,7 @@ def adjacency_from_edges(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
 
 def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarray] = None,
                    leave_out: Optional[np.ndarray] = None) -> PairStructure:
-    """Structural features of ``pairs`` ``[B, 2]`` in the graph ``adj`` (see the module docstring).
+    r"""Structural features of ``pairs`` ``[B, 2]`` in the graph ``adj`` (see the module docstring).
 
     ``leave_out`` (bool ``[B]``) marks pairs that are edges of ``adj`` and must be described as if their own edge
     were absent (and only their own: every other edge stays). This is how a training step can compute the
