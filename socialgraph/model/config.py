@@ -23,7 +23,11 @@ class ModelConfig:
             it costs three convolutions per layer, while the interaction-history modality already brings what
             users engaged with into their input vectors).
         link_common_neighbours / link_structure / link_feature_similarity: parts of the link scorer (see
-            :mod:`~.heads.link`).
+            :mod:`~.heads.link`). The raw per-modality similarity is off by default: on musae-facebook through
+            ``lp_check.py`` it lets pages with look-alike names and no common friend into the top 50 (test Hits@50
+            0.768 with it, 0.881 without); elsewhere it is within the seed spread (Last.fm 0.309 / 0.306, means of
+            three seeds). It helps users with no friends at all (a synthetic newcomer's suggestions in its planted
+            community, 4-epoch model: 0.89 with it, 0.76 without).
         link_hidden: width of the link scorer's MLP.
     """
 
