@@ -175,6 +175,50 @@ def test_pair_structure_leave_out_equals_graph_without_the_edge(lastfm, kernels,
         pair_structure(adj, pairs, leave_out=np.ones(3, bool))
 
 
+@pytest.mark.parametrize("kernels", [True, False])
+def test_one_sided_neighbours(lastfm, kernels, monkeypatch):
+    """``completion=K`` lists, per end, the neighbours that are neither common nor the other end: all of them when
+    K is large, else the K of lowest degree; compiled kernel and scipy formulation agree."""
+    from socialgraph.model import pairwise
+
+    if not kernels:
+        monkeypatch.setattr(pairwise, "_kernels", None)
+    adj = adjacency_from_edges(lastfm.friends, lastfm.num_users)
+    deg = np.diff(adj.indptr)
+    a = adj.toarray() > 0
+    rng = np.random.default_rng(3)
+    pairs = np.r_[lastfm.friends[:60], rng.integers(0, lastfm.num_users, (60, 2))]
+    for k in (10_000, 3):
+        got = pair_structure(adj, pairs, completion=k).one_sided.numpy()
+        for p, (u, v) in enumerate(pairs):
+            for end, other in ((u, v), (v, u)):
+                want = set(np.flatnonzero(a[end] & ~a[other])) - {other}
+                mine = got[1][(got[0] == p) & (got[2] == other)]
+                assert len(set(mine)) == len(mine) == min(k, len(want))
+                assert set(mine) <= want  # never a common neighbour, never the other end itself
+                if len(want) > k:  # the lowest-degree ones
+                    assert deg[mine].max() <= min(deg[w] for w in want - set(mine))
+    assert pair_structure(adj, pairs).one_sided is None
+    with pytest.raises(ValueError, match="completion must be >= 0"):
+        pair_structure(adj, pairs, completion=-1)
+
+
+def test_completion_scorer_trains_and_needs_its_neighbours(lastfm_inputs, lastfm):
+    shape = ModelShape(num_users=lastfm.num_users,
+                       user_dims={m: v.shape[1] for m, v in lastfm_inputs.users.x.items()})
+    model = SocialModel(ModelConfig(dim=16, link_completion=4), shape)
+    adj = adjacency_from_edges(lastfm.friends, lastfm.num_users)
+    ei = {FRIEND: torch.from_numpy(np.r_[lastfm.friends, lastfm.friends[:, ::-1]].T.copy())}
+    pairs = np.r_[lastfm.friends[:64], np.random.default_rng(0).integers(0, lastfm.num_users, (64, 2))]
+    z = model(lastfm_inputs.users, ei)["user"]
+    logits = model.score_links(z, torch.from_numpy(pairs), pair_structure(adj, pairs, completion=4),
+                               lastfm_inputs.users)
+    logits.sum().backward()
+    assert model.link.completion_gate.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="completes common neighbours"):
+        model.score_links(z, torch.from_numpy(pairs), pair_structure(adj, pairs), lastfm_inputs.users)
+
+
 def test_graph_encoder_mean_has_no_attention():
     enc = GraphEncoder(16, num_layers=1, conv="mean")
     x = {"user": torch.randn(4, 16)}

@@ -215,10 +215,23 @@ def test_neighbour_sampler_without_pyg_lib():
     assert len(nodes) < graph.num_users
 
 
-def test_sampled_mode_trains():
-    _, split, _, fitted = _fit("seal-usair", {"train": {"epochs": 8, "eval_every": 2, "mode": "sampled"}})
+@pytest.mark.parametrize("completion", [0, 8])
+def test_sampled_mode_trains(completion, tmp_path):
+    """Neighbour-sampled training beats common neighbours, also when the scorer pools one-sided neighbours (they
+    must join the sampled subgraph and be renumbered with it)."""
+    _, split, _, fitted = _fit("seal-usair", {"train": {"epochs": 8, "eval_every": 2, "mode": "sampled"},
+                                              "model": {"link_completion": completion}})
     heur = heuristic_baselines(split, ["cn"])
     assert fitted.metrics["test"]["link"]["auc"] > heur["cn"]["auc"]
+    # The Predictor and the suggestion job's scorer list the same one-sided neighbours the model trained with.
+    import socialgraph
+    from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
+
+    predictor = socialgraph.Predictor.load(save_bundle(fitted, tmp_path / "b"))
+    pairs = np.r_[split.test[:50], split.negatives[:50]]
+    want = fitted.link_logits(pairs)
+    assert np.array_equal(predictor.link_logits(pairs), want)
+    assert np.allclose(ShardScorer.from_predictor(predictor, CandidateConfig()).logits(pairs), want, atol=1e-5)
 
 
 def test_demo_refuses_an_unknown_text_encoder(tmp_path):
@@ -241,9 +254,9 @@ def test_step_pair_features_never_see_the_targets(structure_graph, monkeypatch):
     calls = []
     real = pairwise.pair_structure
 
-    def spy(adj, pairs, deg=None, leave_out=None):
+    def spy(adj, pairs, deg=None, leave_out=None, completion=0):
         calls.append((adj, np.asarray(pairs).copy(), None if leave_out is None else np.asarray(leave_out).copy()))
-        return real(adj, pairs, deg, leave_out)
+        return real(adj, pairs, deg, leave_out, completion)
 
     monkeypatch.setattr(trainer_module, "pair_structure", spy)
     config = from_dict(Config, {"train": {"epochs": 1, "structure_graph": structure_graph},

@@ -104,8 +104,8 @@ class ShardScorer:
         out = []
         for i in range(0, len(pairs), self.config.score_batch):
             p = pairs[i:i + self.config.score_batch]
-            out.append(self.model.score_links(z, torch.from_numpy(p), pair_structure(self.adjacency, p),
-                                              self.inputs).numpy())
+            structure = pair_structure(self.adjacency, p, completion=self.model.config.link_completion)
+            out.append(self.model.score_links(z, torch.from_numpy(p), structure, self.inputs).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def run(self, users: np.ndarray) -> pd.DataFrame:

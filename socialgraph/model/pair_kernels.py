@@ -296,3 +296,38 @@ def count_common(indptr, indices, u, v, skip, out):
                 else:
                     j += 1
         out[p] = c
+
+
+@njit(cache=True, nogil=True)
+def one_sided(indptr, indices, deg, u, v, k, out_w, out_other, counts):
+    """Per pair ``p`` and side, the neighbours of one end that are neither a neighbour of the other end nor the
+    other end itself, at most ``k`` of them, lowest degree first (ties by id). Pair ``p``'s entries go to
+    ``out_w[2kp:2kp + counts[p]]`` (the first end's side, then the second's) with the end they are paired with in
+    ``out_other``; ``counts`` receives how many."""
+    n = len(indptr) - 1
+    cand = np.empty(0, np.int64)
+    for p in range(len(u)):
+        o = 2 * k * p
+        for side in range(2):
+            a, b = (u[p], v[p]) if side == 0 else (v[p], u[p])
+            a0, a1, b0, b1 = indptr[a], indptr[a + 1], indptr[b], indptr[b + 1]
+            if len(cand) < a1 - a0:
+                cand = np.empty(a1 - a0, np.int64)
+            m, j = 0, b0
+            for i in range(a0, a1):  # sorted merge: N(a) minus N(b) minus {b}
+                x = indices[i]
+                while j < b1 and indices[j] < x:
+                    j += 1
+                if x != b and not (j < b1 and indices[j] == x):
+                    cand[m] = np.int64(deg[x]) * n + x  # sorts by degree, then id
+                    m += 1
+            if m > k:
+                keys = np.partition(cand[:m], k - 1)[:k]
+                m = k
+            else:
+                keys = cand[:m]
+            for t in range(m):
+                out_w[o] = keys[t] % n
+                out_other[o] = b
+                o += 1
+        counts[p] = o - 2 * k * p

@@ -20,6 +20,12 @@ all of its walk through that friend, however few common neighbours the pair has)
 indicator rows :math:`C_{(u,v),w} = A_{uw} A_{vw}` used to pool neighbour embeddings (as NCN does:
 :math:`\\sum_w C_{(u,v),w} z_w`).
 
+Optionally (``completion=K``) the *one-sided* neighbours that Neural Common Neighbour with Completion (NCNC) turns
+into soft common neighbours: per end, the neighbours that are neither a neighbour of the other end nor the other end
+itself, :math:`N(u) \\setminus (N(v) \\cup \\{v\\})` and the mirror image, at most ``K`` of them per end, the
+lowest-degree ones first (the most specific, as resource allocation weighs them; ties by id, so the choice is
+deterministic).
+
 Computed on the message-passing graph of the batch, i.e. with the batch's target edges already removed, so a
 positive pair never sees its own edge.
 """
@@ -51,10 +57,13 @@ class PairStructure:
             ends, the Jaccard index, and log1p of the 2- and 3-step random-walk probabilities.
         common: sparse ``[B, num_nodes]`` common-neighbour indicator (row-normalised by ``sqrt(CN)``) for pooling
             neighbour embeddings.
+        one_sided: int64 ``[3, M]`` (pair row, neighbour ``w``, the pair's other end) for the one-sided
+            neighbours, or ``None`` when they were not asked for.
     """
 
     features: torch.Tensor
     common: torch.Tensor
+    one_sided: Optional[torch.Tensor] = None
 
 
 def adjacency_from_edges(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
@@ -69,7 +78,7 @@ def adjacency_from_edges(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
 
 
 def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarray] = None,
-                   leave_out: Optional[np.ndarray] = None) -> PairStructure:
+                   leave_out: Optional[np.ndarray] = None, completion: int = 0) -> PairStructure:
     r"""Structural features of ``pairs`` ``[B, 2]`` in the graph ``adj`` (see the module docstring).
 
     ``leave_out`` (bool ``[B]``) marks pairs that are edges of ``adj`` and must be described as if their own edge
@@ -88,12 +97,19 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
     ``deg`` is accepted for compatibility and not needed: degrees and the other per-graph arrays are cached per
     adjacency object (a matrix must not be modified in place between calls). Pairs sharing their first user are
     cheap (the 2-hop expansion behind the 3-path count is shared, see :mod:`socialgraph.model.pair_kernels`);
-    any order gives the same numbers."""
+    any order gives the same numbers.
+
+    ``completion > 0`` also lists up to that many one-sided neighbours per end (``PairStructure.one_sided``). A
+    pair's own edge never makes an end its own one-sided neighbour, so ``leave_out`` needs no correction there."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if completion < 0:
+        raise ValueError(f"completion must be >= 0 (one-sided neighbours per end), got {completion}")
     if _kernels is None:
         adj = _sorted_csr(adj)
-        return _pair_structure_scipy(adj, pairs, np.diff(adj.indptr).astype(np.float32) if deg is None else deg,
-                                     leave_out)
+        out = _pair_structure_scipy(adj, pairs, np.diff(adj.indptr).astype(np.float32) if deg is None else deg,
+                                    leave_out)
+        out.one_sided = _one_sided_scipy(adj, pairs, completion) if completion else None
+        return out
     g = _graph_arrays(adj)
     adj, deg, w_aa, w_ra, vol2 = g.adj, g.deg, g.w_aa, g.w_ra, g.vol2
     b = len(pairs)
@@ -126,7 +142,39 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
     # Rows in pair order, columns sorted within a row: already coalesced, no sort needed.
     c = torch.sparse_coo_tensor(idx, torch.from_numpy(norm[rows]), size=(b, adj.shape[0]), is_coalesced=True,
                                 check_invariants=False)
-    return PairStructure(torch.from_numpy(feats), c)
+    return PairStructure(torch.from_numpy(feats), c, _one_sided(g, pairs, completion) if completion else None)
+
+
+def _one_sided(g: "_GraphArrays", pairs: np.ndarray, k: int) -> torch.Tensor:
+    """``PairStructure.one_sided`` with the compiled kernel."""
+    b = len(pairs)
+    w, other, counts = np.empty(2 * k * b, np.int64), np.empty(2 * k * b, np.int64), np.empty(b, np.int64)
+    _kernels.one_sided(g.adj.indptr, g.adj.indices, g.deg, np.ascontiguousarray(pairs[:, 0]),
+                       np.ascontiguousarray(pairs[:, 1]), k, w, other, counts)
+    keep = np.arange(2 * k)[None, :] < counts[:, None]  # each pair owns 2k slots, the first counts[p] filled
+    rows = np.repeat(np.arange(b, dtype=np.int64), counts)
+    return torch.from_numpy(np.stack([rows, w.reshape(b, 2 * k)[keep], other.reshape(b, 2 * k)[keep]]))
+
+
+def _one_sided_scipy(adj: sp.csr_matrix, pairs: np.ndarray, k: int) -> torch.Tensor:
+    """``PairStructure.one_sided`` with scipy (the formulation the kernel is tested against)."""
+    u, v = pairs[:, 0], pairs[:, 1]
+    au, av = adj[u], adj[v]
+    common = au.multiply(av)
+    deg = np.diff(adj.indptr)
+    parts = []
+    for side, other in ((au, v), (av, u)):
+        o = (side - common).tocoo()
+        keep = (o.data > 0) & (o.col != other[o.row])
+        r, c = o.row[keep].astype(np.int64), o.col[keep].astype(np.int64)
+        order = np.lexsort((c, deg[c], r))  # per pair: lowest degree first, ties by id
+        r, c = r[order], c[order]
+        rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
+        r, c = r[rank < k], c[rank < k]
+        parts.append(np.stack([r, c, other[r]]))
+    both = np.concatenate(parts, axis=1)
+    both = both[:, np.argsort(both[0], kind="stable")]  # pair order, the first end's side before the second's
+    return torch.from_numpy(both)
 
 
 def _sorted_csr(adj: sp.spmatrix) -> sp.csr_matrix:

@@ -205,8 +205,9 @@ class Predictor:
         z = self.embeddings()["user"]
         adj = self.adjacency
         model, users = self.fitted.model, self.fitted.encoded.users
+        k = model.config.link_completion
         out = [model.score_links(z, torch.from_numpy(pairs[i:i + batch_size]),
-                                 pair_structure(adj, pairs[i:i + batch_size]), users).numpy()
+                                 pair_structure(adj, pairs[i:i + batch_size], completion=k), users).numpy()
                for i in range(0, len(pairs), batch_size)]
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 

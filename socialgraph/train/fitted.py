@@ -80,8 +80,8 @@ class FittedModel:
         out = []
         for i in range(0, len(pairs), batch_size):
             p = pairs[i:i + batch_size]
-            out.append(self.model.score_links(z, torch.from_numpy(p), pair_structure(self.adjacency, p),
-                                              self.encoded.users).numpy())
+            structure = pair_structure(self.adjacency, p, completion=self.model.config.link_completion)
+            out.append(self.model.score_links(z, torch.from_numpy(p), structure, self.encoded.users).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     @torch.no_grad()

@@ -220,9 +220,10 @@ class Trainer:
         if not len(pairs):
             structure = None
         elif train_adj is not None:  # the whole training graph, each positive without its own edge
-            structure = pair_structure(train_adj, pairs, leave_out=np.arange(len(pairs)) < len(target))
+            structure = pair_structure(train_adj, pairs, leave_out=np.arange(len(pairs)) < len(target),
+                                       completion=model.config.link_completion)
         else:
-            structure = pair_structure(mp, pairs)
+            structure = pair_structure(mp, pairs, completion=model.config.link_completion)
         eng_target = None
         eng_mp = None if eng is None else eng.train
         if eng is not None and mtl.active("engagement"):
@@ -238,6 +239,9 @@ class Trainer:
             zu = z["user"]
             pair_t = torch.from_numpy(local(pairs))
             structure.common = _remap_columns(structure.common, local, len(zu))
+            if structure.one_sided is not None:
+                row, w, other = structure.one_sided.numpy()
+                structure.one_sided = torch.from_numpy(np.stack([row, local(w), local(other)]))
             step_users = users.rows(torch.from_numpy(nodes))
         else:
             z = model(users, build_edge_index(train[keep], graph, eng_mp if model.hetero else None), items)
@@ -281,10 +285,11 @@ class Trainer:
     def _sampled_states(self, model: SocialModel, graph: SocialGraph, users: NodeInputs,
                         items: Optional[NodeInputs], mp_edges: np.ndarray, pairs: np.ndarray, structure,
                         rng: np.random.Generator):
-        """User states for the nodes a batch needs (pair ends and their common neighbours), computed on a
+        """User states for the nodes a batch needs (pair ends, their common and one-sided neighbours), computed on a
         neighbour-sampled subgraph of the message-passing graph. Items keep their input states in this mode."""
         mp = adjacency_from_edges(mp_edges, graph.num_users)
-        seeds = np.unique(np.r_[pairs.ravel(), structure.common.indices()[1].numpy()])
+        one_sided = structure.one_sided[1].numpy() if structure.one_sided is not None else np.zeros(0, np.int64)
+        seeds = np.unique(np.r_[pairs.ravel(), structure.common.indices()[1].numpy(), one_sided])
         nodes, ei = sample_subgraph(mp, seeds, list(self.config.train.num_neighbors)[:model.config.layers], rng)
         rows = torch.from_numpy(nodes)
         h = model.input_states(users.rows(rows), None, user_rows=rows)

@@ -10,6 +10,19 @@ For a pair :math:`(u, v)` with node states :math:`z`, common-neighbour indicator
 where :math:`r_{uv}` holds, per input modality, the cosine similarity of the two users' raw encoded features and
 whether both have it (homophily made explicit: friends tend to share tags, listening, page types).
 
+With completion on, a fifth part pools the *soft* common neighbours of NCNC (Wang et al., 2023): each one-sided
+neighbour :math:`w` of one end (:mod:`~socialgraph.model.pairwise`) counts as much as the scorer believes it is
+also a neighbour of the other end,
+
+.. math::
+    \\hat c_{uv} = \\frac{1}{\\sqrt{|S_{uv}|}} \\Big(\\sum_{w \\in N_K(u) \\setminus N(v)}
+        \\sigma(a^\\top (z_w \\odot z_v))\\, z_w
+        + \\sum_{w \\in N_K(v) \\setminus N(u)} \\sigma(a^\\top (z_w \\odot z_u))\\, z_w\\Big),
+
+with :math:`S_{uv}` the listed one-sided neighbours. NCNC takes that probability from a first-stage NCN; here a
+gate :math:`a` on the node states learns it with the rest. It reaches pairs with no common friend at all, which
+the common-neighbour pooling cannot.
+
 The common-neighbour pooling :math:`c_{uv}^\\top Z` is the idea of Neural Common Neighbour (Wang et al., 2023);
 :math:`\\phi` lets the scorer use CN / Adamic-Adar / resource allocation / degrees directly, as BUDDY does. Each
 part can be switched off for ablations.
@@ -37,25 +50,31 @@ class LinkScorer(nn.Module):
         use_common_neighbours: pool the embeddings of common neighbours (NCN).
         use_structure: feed CN/AA/RA/3-path/degree features.
         dropout: MLP dropout.
+        num_similarities: modalities whose raw similarity is fed (0: none).
+        use_completion: pool soft common neighbours (needs ``PairStructure.one_sided``).
     """
 
     def __init__(self, dim: int, hidden: int = 128, use_common_neighbours: bool = True, use_structure: bool = True,
-                 dropout: float = 0.1, num_similarities: int = 0) -> None:
+                 dropout: float = 0.1, num_similarities: int = 0, use_completion: bool = False) -> None:
         super().__init__()
         self.use_common_neighbours = use_common_neighbours
         self.use_structure = use_structure
         self.num_similarities = num_similarities
+        self.completion_gate = nn.Linear(dim, 1) if use_completion else None
+        self.completion = nn.Linear(dim, dim) if use_completion else None
         self.structure = nn.Sequential(nn.Linear(NUM_PAIR_FEATURES, dim), nn.ReLU(), nn.Linear(dim, dim))
         self.common = nn.Linear(dim, dim)
         self.similarity = nn.Sequential(nn.Linear(2 * num_similarities, dim), nn.ReLU(), nn.Linear(dim, dim)) \
             if num_similarities else None
-        width = dim * (1 + int(use_common_neighbours) + int(use_structure) + int(num_similarities > 0))
+        width = dim * (1 + int(use_common_neighbours) + int(use_structure) + int(num_similarities > 0)
+                       + int(use_completion))
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
                                  nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for m in [*self.structure, self.common, *self.mlp, *(self.similarity or [])]:
+        for m in [*self.structure, self.common, *self.mlp, *(self.similarity or []), self.completion_gate,
+                  self.completion]:
             if hasattr(m, "reset_parameters"):
                 m.reset_parameters()
 
@@ -68,11 +87,24 @@ class LinkScorer(nn.Module):
             parts.append(self.common(torch.sparse.mm(structure.common, z)))
         if self.use_structure:
             parts.append(self.structure(structure.features))
+        if self.completion is not None:
+            parts.append(self.completion(self._soft_common(z, len(pairs), structure.one_sided)))
         if self.similarity is not None:
             if similarity is None:
                 raise ValueError("this link scorer was built with feature similarities: pass similarity=")
             parts.append(self.similarity(similarity))
         return self.mlp(torch.cat(parts, dim=1)).squeeze(-1)
+
+
+    def _soft_common(self, z: Tensor, num_pairs: int, one_sided: Optional[Tensor]) -> Tensor:
+        if one_sided is None:
+            raise ValueError("this link scorer completes common neighbours: compute the pair structure with "
+                             "completion= (the model's link_completion)")
+        row, w, other = one_sided
+        p = torch.sigmoid(self.completion_gate(z[w] * z[other]))
+        pooled = z.new_zeros(num_pairs, z.shape[1]).index_add(0, row, p * z[w])
+        count = torch.bincount(row, minlength=num_pairs).clamp_min(1).to(z.dtype)
+        return pooled / count.sqrt().unsqueeze(1)
 
 
 def feature_similarity(users: "NodeInputs", pairs: Tensor) -> Tensor:
