@@ -30,8 +30,9 @@ class ModelConfig:
             community, 4-epoch model: 0.89 with it, 0.76 without).
         link_completion: one-sided neighbours per end that the scorer pools as soft common neighbours (NCNC's
             completion, see :mod:`~.heads.link`); 0 switches it off. Off by default until it is measured on every
-            graph: through ``lp_check.py`` with 16, ego-facebook 0.862 -> 0.870 (6: 0.873) and Last.fm 0.306 ->
-            0.312 (means of three seeds); training takes 1.5 times as long on ego-facebook.
+            graph: through ``lp_check.py``, K 6 / 16: ego-facebook 0.862 -> 0.873 / 0.870, twitch-engb 0.426 ->
+            0.442 / 0.428, Last.fm 0.306 -> 0.301 / 0.312 (means of three seeds); ego-facebook trains 1.2 / 1.5
+            times as long.
         link_hidden: width of the link scorer's MLP.
     """
 
