@@ -11,6 +11,8 @@ Both work straight on the CSR arrays of a symmetric binary adjacency with *sorte
   (``vol2(u) = \\sum_{x \\in N(u)} d_x`` increments) and reads each candidate ``v`` in ``d_v`` lookups, so the
   job's ~50 candidates per user share one expansion. A lone pair picks the cheaper side: mark ``N(v)`` and walk
   the 2-hop of ``u``, or the mirror image.
+* :func:`one_sided`: per pair and end, the neighbours that the other end lacks (a linear merge of the two sorted
+  lists), the ``k`` of lowest degree when there are more (soft common neighbours, NCNC's completion).
 
 No numbers change with the algorithm: counts are exact integers, AA/RA add the same float32 weights in the same
 (ascending neighbour) order as scipy's float32 sparse product did, so the features are bit-identical.
