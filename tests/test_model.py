@@ -190,6 +190,10 @@ def test_one_sided_neighbours(lastfm, kernels, monkeypatch):
     pairs = np.r_[lastfm.friends[:60], rng.integers(0, lastfm.num_users, (60, 2))]
     for k in (10_000, 3):
         got = pair_structure(adj, pairs, completion=k).one_sided.numpy()
+        # pair by pair, the first end's side before the second's, ids increasing within a side (the scorer's CSR)
+        side = (got[2] == pairs[got[0], 0]).astype(np.int64)
+        key = (2 * got[0] + side) * lastfm.num_users + got[1]
+        assert np.all(np.diff(key) > 0)
         for p, (u, v) in enumerate(pairs):
             for end, other in ((u, v), (v, u)):
                 want = set(np.flatnonzero(a[end] & ~a[other])) - {other}
@@ -217,6 +221,38 @@ def test_completion_scorer_trains_and_needs_its_neighbours(lastfm_inputs, lastfm
     assert model.link.completion_gate.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="completes common neighbours"):
         model.score_links(z, torch.from_numpy(pairs), pair_structure(adj, pairs), lastfm_inputs.users)
+
+
+def test_soft_common_neighbours_match_their_formula(lastfm):
+    """The scorer's sparse formulation of NCNC's pool equals the formula written with gathers, in values and in
+    gradients, whether the one-sided lists come sorted (pair_structure) or not (ids renumbered, as neighbour-sampled
+    training does)."""
+    from socialgraph.model.heads.link import LinkScorer
+
+    torch.manual_seed(0)
+    n = lastfm.num_users
+    adj = adjacency_from_edges(lastfm.friends, n)
+    rng = np.random.default_rng(1)
+    pairs = np.r_[lastfm.friends[:200], rng.integers(0, n, (200, 2))]
+    scorer = LinkScorer(16, use_completion=True)
+    perm = torch.from_numpy(rng.permutation(n))
+    for renumber in (False, True):
+        one_sided = pair_structure(adj, pairs, completion=5).one_sided
+        p = torch.from_numpy(pairs)
+        if renumber:
+            one_sided, p = torch.stack([one_sided[0], perm[one_sided[1]], perm[one_sided[2]]]), perm[p]
+            assert not bool((one_sided[1][1:] > one_sided[1][:-1]).all())
+        z = torch.randn(n, 16, requires_grad=True)
+        row, w, other = one_sided
+        gate = torch.sigmoid(scorer.completion_gate(z[w] * z[other]))
+        count = torch.bincount(row, minlength=len(p)).clamp_min(1).float().sqrt().unsqueeze(1)
+        want = torch.zeros(len(p), 16).index_add(0, row, gate * z[w]) / count
+        got = scorer._soft_common(z, p, one_sided)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        g_want = torch.autograd.grad(want.square().sum(), [z, scorer.completion_gate.weight])
+        g_got = torch.autograd.grad(got.square().sum(), [z, scorer.completion_gate.weight])
+        for a, b in zip(g_got, g_want):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_graph_encoder_mean_has_no_attention():

@@ -300,36 +300,70 @@ def count_common(indptr, indices, u, v, skip, out):
         out[p] = c
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _keep_smallest(best, m, k, key):
+    """Insert ``key`` into ``best[:m]`` (sorted, at most ``k`` kept); return the new count."""
+    if m < k:
+        t = m
+        m += 1
+    elif key < best[k - 1]:
+        t = k - 1
+    else:
+        return m
+    while t > 0 and best[t - 1] > key:
+        best[t] = best[t - 1]
+        t -= 1
+    best[t] = key
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _emit(best, m, n, p, other, out_row, out_w, out_other, o):
+    """Write the ids behind the (degree, id) keys ``best[:m]`` in increasing id order; return the new end."""
+    for t in range(m):  # insertion sort of <= k ids: the scorer's sparse products want sorted columns
+        x = best[t] % n
+        r = t
+        while r > 0 and best[r - 1] > x:
+            best[r] = best[r - 1]
+            r -= 1
+        best[r] = x
+    for t in range(m):
+        out_row[o] = p
+        out_w[o] = best[t]
+        out_other[o] = other
+        o += 1
+    return o
+
+
 @njit(cache=True, nogil=True)
-def one_sided(indptr, indices, deg, u, v, k, out_w, out_other, counts):
+def one_sided(indptr, indices, deg, u, v, k, out_row, out_w, out_other):
     """Per pair ``p`` and side, the neighbours of one end that are neither a neighbour of the other end nor the
-    other end itself, at most ``k`` of them, lowest degree first (ties by id). Pair ``p``'s entries go to
-    ``out_w[2kp:2kp + counts[p]]`` (the first end's side, then the second's) with the end they are paired with in
-    ``out_other``; ``counts`` receives how many."""
+    other end itself; when there are more than ``k``, the ``k`` of lowest degree (ties by id). One sorted merge of
+    the two lists finds both sides. Entries are written one after the other, pair by pair, the first end's side
+    before the second's, each side in increasing id: the pair's row to ``out_row``, the neighbour to ``out_w``, the
+    end it is paired with to ``out_other``. Returns how many."""
     n = len(indptr) - 1
-    cand = np.empty(0, np.int64)
+    best_u = np.empty(k, np.int64)  # per side, the k smallest (degree, id) keys so far, sorted
+    best_v = np.empty(k, np.int64)
+    o = 0
     for p in range(len(u)):
-        o = 2 * k * p
-        for side in range(2):
-            a, b = (u[p], v[p]) if side == 0 else (v[p], u[p])
-            a0, a1, b0, b1 = indptr[a], indptr[a + 1], indptr[b], indptr[b + 1]
-            if len(cand) < a1 - a0:
-                cand = np.empty(a1 - a0, np.int64)
-            m, j = 0, b0
-            for i in range(a0, a1):  # sorted merge: N(a) minus N(b) minus {b}
-                x = indices[i]
-                while j < b1 and indices[j] < x:
-                    j += 1
-                if x != b and not (j < b1 and indices[j] == x):
-                    cand[m] = np.int64(deg[x]) * n + x  # sorts by degree, then id
-                    m += 1
-            if m > k:
-                keys = np.partition(cand[:m], k - 1)[:k]
-                m = k
-            else:
-                keys = cand[:m]
-            for t in range(m):
-                out_w[o] = keys[t] % n
-                out_other[o] = b
-                o += 1
-        counts[p] = o - 2 * k * p
+        a, b = u[p], v[p]
+        i, i1, j, j1 = indptr[a], indptr[a + 1], indptr[b], indptr[b + 1]
+        mu, mv = 0, 0
+        while i < i1 or j < j1:
+            x = indices[i] if i < i1 else n
+            y = indices[j] if j < j1 else n
+            if x == y:  # a common neighbour
+                i += 1
+                j += 1
+            elif x < y:  # only a's
+                if x != b:
+                    mu = _keep_smallest(best_u, mu, k, np.int64(deg[x]) * n + x)
+                i += 1
+            else:  # only b's
+                if y != a:
+                    mv = _keep_smallest(best_v, mv, k, np.int64(deg[y]) * n + y)
+                j += 1
+        o = _emit(best_u, mu, n, p, b, out_row, out_w, out_other, o)
+        o = _emit(best_v, mv, n, p, a, out_row, out_w, out_other, o)
+    return o

@@ -58,7 +58,8 @@ class PairStructure:
         common: sparse ``[B, num_nodes]`` common-neighbour indicator (row-normalised by ``sqrt(CN)``) for pooling
             neighbour embeddings.
         one_sided: int64 ``[3, M]`` (pair row, neighbour ``w``, the pair's other end) for the one-sided
-            neighbours, or ``None`` when they were not asked for.
+            neighbours, or ``None`` when they were not asked for; pair by pair, the first end's side before the
+            second's, ids increasing within a side.
     """
 
     features: torch.Tensor
@@ -147,13 +148,10 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
 
 def _one_sided(g: "_GraphArrays", pairs: np.ndarray, k: int) -> torch.Tensor:
     """``PairStructure.one_sided`` with the compiled kernel."""
-    b = len(pairs)
-    w, other, counts = np.empty(2 * k * b, np.int64), np.empty(2 * k * b, np.int64), np.empty(b, np.int64)
-    _kernels.one_sided(g.adj.indptr, g.adj.indices, g.deg, np.ascontiguousarray(pairs[:, 0]),
-                       np.ascontiguousarray(pairs[:, 1]), k, w, other, counts)
-    keep = np.arange(2 * k)[None, :] < counts[:, None]  # each pair owns 2k slots, the first counts[p] filled
-    rows = np.repeat(np.arange(b, dtype=np.int64), counts)
-    return torch.from_numpy(np.stack([rows, w.reshape(b, 2 * k)[keep], other.reshape(b, 2 * k)[keep]]))
+    out = np.empty((3, 2 * k * len(pairs)), np.int64)
+    m = _kernels.one_sided(g.adj.indptr, g.adj.indices, g.deg, np.ascontiguousarray(pairs[:, 0]),
+                           np.ascontiguousarray(pairs[:, 1]), k, out[0], out[1], out[2])
+    return torch.from_numpy(np.ascontiguousarray(out[:, :m]))
 
 
 def _one_sided_scipy(adj: sp.csr_matrix, pairs: np.ndarray, k: int) -> torch.Tensor:
@@ -171,7 +169,8 @@ def _one_sided_scipy(adj: sp.csr_matrix, pairs: np.ndarray, k: int) -> torch.Ten
         r, c = r[order], c[order]
         rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
         r, c = r[rank < k], c[rank < k]
-        parts.append(np.stack([r, c, other[r]]))
+        order = np.lexsort((c, r))  # per pair, increasing id
+        parts.append(np.stack([r[order], c[order], other[r[order]]]))
     both = np.concatenate(parts, axis=1)
     both = both[:, np.argsort(both[0], kind="stable")]  # pair order, the first end's side before the second's
     return torch.from_numpy(both)
