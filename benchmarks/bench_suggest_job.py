@@ -29,7 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed: int, path: Path) -> dict:
+def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed: int, path: Path,
+                 completion: int = 0) -> dict:
     import torch
 
     from socialgraph.model.social_model import ModelShape, SocialModel
@@ -51,6 +52,7 @@ def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed:
     cfg.encoders.text = "tfidf"  # the fitted encoders then encode every user of the big graph: a sentence model
     # on a million bios would take about an hour of CPU
     cfg.train.epochs, cfg.train.eval_every, cfg.train.seed = epochs, epochs, seed
+    cfg.model.link_completion = completion
     fitted = Trainer(cfg, progress=True).fit(small)
     times["train_seconds"] = round(time.time() - t, 1)
     t = time.time()
@@ -137,6 +139,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--train-users", type=int, default=10_000)
     ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--completion", type=int, default=0, help="model.link_completion of the bundle's model")
     ap.add_argument("--engine", default="local")
     ap.add_argument("--nx-sample", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
@@ -159,7 +162,8 @@ def main() -> None:
     if args.reuse_bundle and (bundle / "manifest.json").is_file() and setup_file.is_file():
         report["setup"] = {**json.loads(setup_file.read_text()), "reused": True}
     else:
-        report["setup"] = build_bundle(args.users, args.mean_degree, args.train_users, args.epochs, args.seed, bundle)
+        report["setup"] = build_bundle(args.users, args.mean_degree, args.train_users, args.epochs, args.seed, bundle,
+                                       args.completion)
         report["setup"].update(train_users=args.train_users, epochs=args.epochs)
         setup_file.write_text(json.dumps(report["setup"]))
     print(json.dumps(report["setup"]), flush=True)

@@ -126,9 +126,34 @@ class LinkScorer(nn.Module):
         q = z[sides] * self.completion_gate.weight[0]
         logits = torch.sparse.sampled_addmm(mask, q, z.t(), beta=0.0).values() + self.completion_gate.bias
         scale = (counts[0::2] + counts[1::2]).clamp_min(1).to(z.dtype).rsqrt()
-        pool = torch.sparse_coo_tensor(torch.stack([group, w]), torch.sigmoid(logits) * scale[group // 2],
-                                       (2 * num_pairs, n), is_coalesced=True, check_invariants=False)
-        return torch.sparse.mm(pool, z).view(num_pairs, 2, -1).sum(1)
+        pooled = _SparsePool.apply(torch.sigmoid(logits) * scale[group // 2], z, group, w, mask)
+        return pooled.view(num_pairs, 2, -1).sum(1)
+
+
+class _SparsePool(torch.autograd.Function):
+    """``out[g] = sum_e values[e] * z[col[e]]`` over the entries ``e`` of row ``g`` (rows sorted, ``mask`` their
+    CSR pattern). torch's sparse-dense product differentiates its sparse values through the dense ``[rows, n]``
+    product ``grad @ z^T`` (a second on a 7,000-user graph); here that gradient is the sampled product itself."""
+
+    @staticmethod
+    def forward(ctx, values: Tensor, z: Tensor, row: Tensor, col: Tensor, mask: Tensor) -> Tensor:
+        ctx.save_for_backward(values, z, row, col)
+        ctx.mask = mask
+        pool = torch.sparse_coo_tensor(torch.stack([row, col]), values, (mask.shape[0], z.shape[0]),
+                                       is_coalesced=True, check_invariants=False)
+        return torch.sparse.mm(pool, z)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        values, z, row, col = ctx.saved_tensors
+        g_values = g_z = None
+        if ctx.needs_input_grad[0]:
+            g_values = torch.sparse.sampled_addmm(ctx.mask, grad.contiguous(), z.t(), beta=0.0).values()
+        if ctx.needs_input_grad[1]:
+            pool_t = torch.sparse_coo_tensor(torch.stack([col, row]), values, (z.shape[0], ctx.mask.shape[0]),
+                                             check_invariants=False)
+            g_z = torch.sparse.mm(pool_t, grad)
+        return g_values, g_z, None, None, None
 
 
 def feature_similarity(users: "NodeInputs", pairs: Tensor) -> Tensor:
