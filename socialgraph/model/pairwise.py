@@ -169,8 +169,9 @@ def _one_sided_scipy(adj: sp.csr_matrix, pairs: np.ndarray, k: int) -> torch.Ten
         r, c = r[order], c[order]
         rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
         r, c = r[rank < k], c[rank < k]
-        order = np.lexsort((c, r))  # per pair, increasing id
-        parts.append(np.stack([r[order], c[order], other[r[order]]]))
+        by_id = np.lexsort((c, r))  # per pair, increasing id
+        r, c = r[by_id], c[by_id]
+        parts.append(np.stack([r, c, other[r]]))
     both = np.concatenate(parts, axis=1)
     both = both[:, np.argsort(both[0], kind="stable")]  # pair order, the first end's side before the second's
     return torch.from_numpy(both)
