@@ -33,6 +33,8 @@ class ModelConfig:
             6, means over seeds, ego-facebook 0.858 -> 0.861, twitch-engb 0.420 -> 0.427, Last.fm 0.306 -> 0.301,
             musae-facebook 0.881 -> 0.883 (one seed), all within the seed spread. Training costs about 4 % more;
             scoring about half the pairs a second (164k against 314k friends-of-friends pairs/s, one thread).
+        link_spectral: width ``k`` of the users' spectral positions in the training graph, whose products the link
+            scorer reads (see :mod:`~.spectral`); 0 switches them off.
         link_hidden: width of the link scorer's MLP.
     """
 
@@ -49,6 +51,7 @@ class ModelConfig:
     link_structure: bool = True
     link_feature_similarity: bool = False
     link_completion: int = 0
+    link_spectral: int = 32
     link_hidden: int = 128
 
 

@@ -27,18 +27,21 @@ class NodeInputs:
     """Encoded modalities of one node type: ``x[m]`` ``[n, d_m]`` and presence ``mask[m]`` ``[n]``.
 
     ``known`` marks rows whose id vector was trained (all rows during training; new users at prediction time are
-    unknown and get no id vector).
+    unknown and get no id vector). ``positions`` ``[n, k]`` are the users' spectral positions in the training graph
+    (:mod:`~socialgraph.model.spectral`), present when the link scorer reads them.
     """
 
     num: int
     x: dict[str, Tensor] = field(default_factory=dict)
     mask: dict[str, Tensor] = field(default_factory=dict)
     known: Optional[Tensor] = None
+    positions: Optional[Tensor] = None
 
     def rows(self, index: Tensor) -> "NodeInputs":
         return NodeInputs(len(index), {m: v[index] for m, v in self.x.items()},
                           {m: v[index] for m, v in self.mask.items()},
-                          None if self.known is None else self.known[index])
+                          None if self.known is None else self.known[index],
+                          None if self.positions is None else self.positions[index])
 
 
 @dataclass
@@ -70,7 +73,7 @@ class SocialModel(nn.Module):
         self.link = LinkScorer(dim, config.link_hidden, config.link_common_neighbours, config.link_structure,
                                config.dropout,
                                num_similarities=len(shape.user_dims) if config.link_feature_similarity else 0,
-                               use_completion=config.link_completion > 0)
+                               use_completion=config.link_completion > 0, num_positions=config.link_spectral)
         self.engagement = EngagementHead(dim, shape.num_users, shape.num_items) if shape.num_items else None
         self.preference = PreferenceHead(dim, shape.num_categories) if shape.num_categories else None
         self.reconstruction = FeatureDecoder(dim, shape.user_dims) if shape.user_dims else None
@@ -109,7 +112,7 @@ class SocialModel(nn.Module):
     def score_links(self, z: Tensor, pairs: Tensor, structure: PairStructure, users: NodeInputs) -> Tensor:
         """Link logits ``[B]`` of user-row ``pairs`` from node states ``z``, pair structure and the users' inputs."""
         sim = feature_similarity(users, pairs) if self.link.num_similarities else None
-        return self.link(z, pairs, structure, sim)
+        return self.link(z, pairs, structure, sim, users.positions)
 
     def forward(self, users: NodeInputs, edge_index: dict[tuple, Tensor], items: Optional[NodeInputs] = None,
                 user_rows: Optional[Tensor] = None, item_rows: Optional[Tensor] = None) -> dict[str, Tensor]:

@@ -23,6 +23,7 @@ from socialgraph.eval.heuristics import score_pairs as heuristic_scores
 from socialgraph.model.graph_encoder import FRIEND
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import NodeInputs
+from socialgraph.model.spectral import extend_positions
 from socialgraph.predictor.calibration import Calibration
 from socialgraph.predictor.candidates import fof_candidates, merge_candidates, normalise, pair_keys, pair_member
 from socialgraph.predictor.embed import node_states
@@ -389,9 +390,11 @@ class Predictor:
         users = self.fitted.encoded.users
         n = users.num
         known = torch.ones(n, dtype=torch.bool) if users.known is None else users.known
+        positions = None if users.positions is None else torch.cat(
+            [users.positions, torch.from_numpy(extend_positions(users.positions.numpy(), friend_rows))[None]])
         new_users = NodeInputs(n + 1, {m: torch.cat([users.x[m], encoded.x[m]]) for m in users.x},
                                {m: torch.cat([users.mask[m], encoded.mask[m]]) for m in users.mask},
-                               torch.cat([known, torch.zeros(1, dtype=torch.bool)]))
+                               torch.cat([known, torch.zeros(1, dtype=torch.bool)]), positions)
         self.fitted.encoded = replace(self.fitted.encoded, users=new_users)
         attrs = None if g.user_attrs is None else AttributeTable(
             pd.concat([g.user_attrs.frame, row_frame], ignore_index=True), dict(g.user_attrs.roles))

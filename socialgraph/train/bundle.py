@@ -65,6 +65,8 @@ def _inputs_arrays(prefix: str, inputs: NodeInputs | None) -> dict[str, np.ndarr
         return {}
     out = {f"{prefix}/x/{m}": v.numpy() for m, v in inputs.x.items()}
     out.update({f"{prefix}/mask/{m}": v.numpy().astype(np.uint8) for m, v in inputs.mask.items()})
+    if inputs.positions is not None:
+        out[f"{prefix}/positions"] = inputs.positions.numpy()
     return out
 
 
@@ -72,7 +74,8 @@ def _inputs_from(prefix: str, arrays: dict[str, np.ndarray], num: int) -> NodeIn
     x = {k.split("/", 2)[2]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith(f"{prefix}/x/")}
     mask = {k.split("/", 2)[2]: torch.from_numpy(v.astype(bool)) for k, v in arrays.items()
             if k.startswith(f"{prefix}/mask/")}
-    return NodeInputs(num, x, mask)
+    positions = arrays.get(f"{prefix}/positions")
+    return NodeInputs(num, x, mask, positions=None if positions is None else torch.from_numpy(positions))
 
 
 def save_bundle(fitted: FittedModel, path: Union[str, os.PathLike], *, overwrite: bool = False,
@@ -170,6 +173,9 @@ def load_bundle(path: Union[str, os.PathLike]) -> FittedModel:
     inputs = load_numpy(str(path / "inputs.safetensors"))
     graph = read_folder(path / "graph")
     users = _inputs_from("users", inputs, graph.num_users)
+    if config.model.link_spectral and users.positions is None:
+        raise BundleError(f"{path}: the model reads spectral positions (model.link_spectral: "
+                          f"{config.model.link_spectral}) and inputs.safetensors has none; the bundle is incomplete")
     items = _inputs_from("items", inputs, graph.num_items) if graph.num_items else None
     edges = load_numpy(str(path / "edges.safetensors"))
     encoded = EncodedGraph(encoders.get("users"), encoders.get("items"), users, items)

@@ -13,7 +13,7 @@ import copy
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -33,6 +33,10 @@ from socialgraph.model.heads.reconstruction import adjacency_loss
 from socialgraph.model.losses import MultiTaskLoss
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
+from socialgraph.model.spectral import held_out_positions, spectral_positions
+
+# Position folds per training run (spectral positions are computed once per fold, on the graph without it).
+SPECTRAL_FOLDS = 10
 from socialgraph.train.config import Config
 from socialgraph.train.fitted import FittedModel, build_edge_index
 from socialgraph.train.inputs import encode_graph
@@ -91,6 +95,10 @@ class Trainer:
         if not has_links and eng is None:
             raise ValueError(f"{graph.name!r}: nothing to learn from: no friend pairs and no engagements")
         encoded = encode_graph(graph, cfg.encoders, None, None if eng is None else eng.train)
+        if cfg.model.link_spectral:
+            positions = spectral_positions(adjacency_from_edges(links.train, n), cfg.model.link_spectral,
+                                           seed=cfg.train.seed)
+            encoded = replace(encoded, users=replace(encoded.users, positions=torch.from_numpy(positions)))
         pref = self._preference(graph, eng)
         shape = ModelShape(num_users=n, user_dims={m: int(v.shape[1]) for m, v in encoded.users.x.items()},
                            num_items=graph.num_items,
@@ -130,16 +138,27 @@ class Trainer:
         best, best_state, bad = -math.inf, None, 0
         link_val = has_links and len(links.val) > 0
         eng_val = not has_links and eng is not None and len(eng.val) > 0 and model.engagement is not None
+        # With spectral positions the steps' targets are fixed folds, each step reading positions computed without
+        # its own fold (see held_out_positions); otherwise every epoch deals the friendships out afresh.
+        fold_perm, fold_positions = None, None
+        if cfg.model.link_spectral and has_links:
+            fold_perm = rng.permutation(len(links.train))
+            folds = np.empty(len(links.train), dtype=np.int64)
+            folds[fold_perm] = (np.arange(len(links.train)) // batch) % min(steps, SPECTRAL_FOLDS)
+            fold_positions = torch.from_numpy(held_out_positions(links.train, n, folds, cfg.model.link_spectral,
+                                                                 seed=cfg.train.seed))
         bar = tqdm(range(cfg.train.epochs), desc=f"train {graph.name}", disable=not self.progress, unit="epoch")
         start = time.time()
         for epoch in bar:
             model.train()
-            perm = rng.permutation(len(links.train))
+            perm = rng.permutation(len(links.train)) if fold_perm is None else fold_perm
             total = 0.0
-            for s in range(steps):
+            for s in (range(steps) if fold_perm is None else rng.permutation(steps)):
                 idx = perm[s * batch:(s + 1) * batch]
-                loss = self._step(model, mtl, graph, users, encoded.items, links.train, idx, known, train_adj, eng,
-                                  pref, kind, sampled, rng)
+                step_users = users if fold_positions is None else \
+                    replace(users, positions=fold_positions[s % len(fold_positions)])
+                loss = self._step(model, mtl, graph, step_users, encoded.items, links.train, idx, known, train_adj,
+                                  eng, pref, kind, sampled, rng)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -352,7 +371,7 @@ class Trainer:
         m = mask[modality].clone()
         m[torch.from_numpy(pref[2])] = False
         mask[modality] = m
-        return NodeInputs(users.num, users.x, mask, users.known)
+        return NodeInputs(users.num, users.x, mask, users.known, users.positions)
 
     def _log(self, record: dict) -> None:
         self.history.append(record)

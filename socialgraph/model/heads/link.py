@@ -57,36 +57,42 @@ class LinkScorer(nn.Module):
         dropout: MLP dropout.
         num_similarities: modalities whose raw similarity is fed (0: none).
         use_completion: pool soft common neighbours (needs ``PairStructure.one_sided``).
+        num_positions: width ``k`` of the users' spectral positions whose products are fed (0: none).
     """
 
     def __init__(self, dim: int, hidden: int = 128, use_common_neighbours: bool = True, use_structure: bool = True,
-                 dropout: float = 0.1, num_similarities: int = 0, use_completion: bool = False) -> None:
+                 dropout: float = 0.1, num_similarities: int = 0, use_completion: bool = False,
+                 num_positions: int = 0) -> None:
         super().__init__()
         self.use_common_neighbours = use_common_neighbours
         self.use_structure = use_structure
         self.num_similarities = num_similarities
+        self.num_positions = num_positions
         self.completion_gate = nn.Linear(dim, 1) if use_completion else None
         self.completion = nn.Linear(dim, dim) if use_completion else None
         self.structure = nn.Sequential(nn.Linear(NUM_PAIR_FEATURES, dim), nn.ReLU(), nn.Linear(dim, dim))
         self.common = nn.Linear(dim, dim)
         self.similarity = nn.Sequential(nn.Linear(2 * num_similarities, dim), nn.ReLU(), nn.Linear(dim, dim)) \
             if num_similarities else None
+        self.position = nn.Sequential(nn.Linear(num_positions, dim), nn.ReLU(), nn.Linear(dim, dim)) \
+            if num_positions else None
         width = dim * (1 + int(use_common_neighbours) + int(use_structure) + int(num_similarities > 0)
-                       + int(use_completion))
+                       + int(use_completion) + int(num_positions > 0))
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
                                  nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for m in [*self.structure, self.common, *self.mlp, *(self.similarity or []), self.completion_gate,
-                  self.completion]:
+        for m in [*self.structure, self.common, *self.mlp, *(self.similarity or []), *(self.position or []),
+                  self.completion_gate, self.completion]:
             if hasattr(m, "reset_parameters"):
                 m.reset_parameters()
 
     def forward(self, z: Tensor, pairs: Tensor, structure: PairStructure,
-                similarity: Optional[Tensor] = None) -> Tensor:
+                similarity: Optional[Tensor] = None, positions: Optional[Tensor] = None) -> Tensor:
         """Logits ``[B]`` of ``pairs`` ``[B, 2]`` given node states ``z``, their structure and (when the scorer was
-        built with ``num_similarities``) the ``[B, 2 * num_similarities]`` output of :func:`feature_similarity`."""
+        built with ``num_similarities``) the ``[B, 2 * num_similarities]`` output of :func:`feature_similarity`
+        and (with ``num_positions``) the users' spectral positions ``[n, num_positions]``, rows as in ``z``."""
         parts = [z[pairs[:, 0]] * z[pairs[:, 1]]]
         if self.use_common_neighbours:
             parts.append(self.common(torch.sparse.mm(structure.common, z)))
@@ -98,6 +104,11 @@ class LinkScorer(nn.Module):
             if similarity is None:
                 raise ValueError("this link scorer was built with feature similarities: pass similarity=")
             parts.append(self.similarity(similarity))
+        if self.position is not None:
+            if positions is None or positions.shape[1] != self.num_positions:
+                raise ValueError(f"this link scorer reads {self.num_positions} spectral positions per user: pass "
+                                 "positions= (NodeInputs.positions, set when the model was trained)")
+            parts.append(self.position(positions[pairs[:, 0]] * positions[pairs[:, 1]]))
         return self.mlp(torch.cat(parts, dim=1)).squeeze(-1)
 
     def _soft_common(self, z: Tensor, pairs: Tensor, one_sided: Optional[Tensor]) -> Tensor:

@@ -1,0 +1,123 @@
+"""Spectral positions: they are the normalised adjacency's leading eigenvectors, the positions a training step
+reads were computed without the step's targets, and new users take their friends' mean position."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+import torch
+
+from socialgraph.config import from_dict
+from socialgraph.data import load
+from socialgraph.data.protocol import benchmark_split
+from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.model.social_model import NodeInputs
+from socialgraph.model.spectral import align, extend_positions, held_out_positions, spectral_positions
+from socialgraph.train.config import Config
+from socialgraph.train.trainer import LinkData, Trainer
+
+
+def _normalised(adj: sp.csr_matrix) -> np.ndarray:
+    d = np.asarray(adj.sum(1)).ravel()
+    inv = np.where(d > 0, 1 / np.sqrt(np.maximum(d, 1)), 0.0)
+    return (sp.diags(inv) @ adj @ sp.diags(inv)).toarray()
+
+
+def _projector(p: np.ndarray) -> np.ndarray:
+    q = p.astype(np.float64) / np.sqrt(len(p))
+    return q @ q.T
+
+
+@pytest.mark.parametrize("name", ["seal-usair", "lastfm-hetrec-2k"])  # dense solver (332 users) and Lanczos (1,892)
+def test_positions_are_the_leading_eigenvectors(name):
+    graph = load(name)
+    adj = adjacency_from_edges(graph.friends, graph.num_users)
+    p = spectral_positions(adj, 8)
+    assert p.shape == (graph.num_users, 8) and p.dtype == np.float32
+    _, label = connected_components(adj, directed=False)
+    main = label == np.bincount(label).argmax()
+    assert np.all(p[~main] == 0) and np.all(np.abs(p[main]).sum(1) > 0)
+    q = p[main].astype(np.float64) / np.sqrt(main.sum())
+    np.testing.assert_allclose(q.T @ q, np.eye(8), atol=1e-4)  # orthonormal columns
+    norm = _normalised(adj[main][:, main])
+    lam = np.diag(q.T @ norm @ q)
+    np.testing.assert_allclose(norm @ q, q * lam, atol=1e-4)  # eigenvectors ...
+    top = np.sort(np.linalg.eigvalsh(norm))[::-1][:8]
+    np.testing.assert_allclose(np.sort(lam)[::-1], top, atol=1e-4)  # ... of the 8 largest eigenvalues
+    assert np.array_equal(p, spectral_positions(adj, 8))  # deterministic
+
+
+def test_small_graphs_and_bad_width():
+    adj = adjacency_from_edges(np.array([[0, 1], [1, 2], [3, 4]]), 6)
+    p = spectral_positions(adj, 6)
+    assert p.shape == (6, 6) and np.all(p[:, 2:] == 0)  # size - 1 columns at most
+    assert np.all(np.abs(p[:3, :2]).sum(1) > 0) and np.all(p[3:] == 0)  # only the largest component has positions
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        spectral_positions(adj, 0)
+
+
+def test_alignment_undoes_a_rotation():
+    rng = np.random.default_rng(0)
+    p = rng.standard_normal((200, 6)).astype(np.float32)
+    rotation, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    np.testing.assert_allclose(align(p @ rotation.astype(np.float32), p), p, atol=1e-4)
+
+
+def test_held_out_positions_ignore_their_fold():
+    """Fold ``f``'s positions span exactly the eigenvectors of the graph without fold ``f``: replacing that fold's
+    friendships by others changes nothing in them (up to the rotation onto the whole graph's basis)."""
+    graph = load("seal-usair")
+    edges, n = graph.friends, graph.num_users
+    folds = np.random.default_rng(0).integers(0, 4, len(edges))
+    held = held_out_positions(edges, n, folds, 6)
+    assert held.shape == (4, n, 6)
+    for f in range(4):
+        without = spectral_positions(adjacency_from_edges(edges[folds != f], n), 6)
+        np.testing.assert_allclose(_projector(held[f]), _projector(without), atol=1e-4)
+    full = spectral_positions(adjacency_from_edges(edges, n), 6)
+    assert np.abs(_projector(held[0]) - _projector(full)).max() > 1e-3  # the fold's edges do move positions
+    other = edges.copy()
+    other[folds == 0] = np.random.default_rng(1).integers(0, n, (int((folds == 0).sum()), 2))
+    np.testing.assert_allclose(_projector(held_out_positions(other, n, folds, 6)[0]), _projector(held[0]),
+                               atol=1e-4)
+
+
+def test_new_users_take_their_friends_mean_position():
+    p = np.arange(12, dtype=np.float32).reshape(4, 3)
+    np.testing.assert_array_equal(extend_positions(p, [0, 2]), (p[0] + p[2]) / 2)
+    np.testing.assert_array_equal(extend_positions(p, []), np.zeros(3))
+
+
+def test_training_steps_read_positions_without_their_targets(monkeypatch):
+    from socialgraph.train import trainer as trainer_module
+
+    graph = load("seal-usair")
+    split = benchmark_split(graph, seed=0)
+    seen = []
+    real = trainer_module.Trainer._step
+
+    def spy(self, model, mtl, graph, users, items, train, idx, *args):
+        seen.append((users.positions.numpy().copy(), train[idx].copy()))
+        return real(self, model, mtl, graph, users, items, train, idx, *args)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_step", spy)
+    config = from_dict(Config, {"train": {"epochs": 2, "eval_every": 1}, "model": {"dim": 16, "heads": 1,
+                                                                                   "link_spectral": 6}})
+    fitted = Trainer(config, progress=False).fit(graph, LinkData(split.train, split.val))
+    n = graph.num_users
+    steps = int(np.ceil(len(split.train) / 256))  # the smallest batch is 256 friendships
+    assert len(seen) == 2 * steps
+    assert len({tuple(t[0]) for _, t in seen}) == steps  # the same folds in both epochs
+    for positions, targets in seen[:steps]:
+        target_keys = set(map(tuple, np.sort(targets, 1).tolist()))
+        rest = np.array([e for e in np.sort(split.train, 1).tolist() if tuple(e) not in target_keys])
+        np.testing.assert_allclose(_projector(positions),
+                                   _projector(spectral_positions(adjacency_from_edges(rest, n), 6)), atol=1e-4)
+    # Validation, test and prediction read the positions of the whole training graph.
+    np.testing.assert_allclose(fitted.encoded.users.positions.numpy(),
+                               spectral_positions(adjacency_from_edges(split.train, n), 6))
+    pairs = np.array([[0, 1]])
+    structure = pair_structure(adjacency_from_edges(split.train, n), pairs)
+    with pytest.raises(ValueError, match="spectral positions"):
+        fitted.model.score_links(torch.zeros(n, 16), torch.from_numpy(pairs), structure, NodeInputs(n))
