@@ -154,6 +154,9 @@ def test_add_user_with_friends_and_add_edges(predictor):
     uid = predictor.add_user({"bio": "kamoko wanefe", "city": "city_3", "interests": ["tag1"]}, friends=[5, 6])
     assert uid == n + 1 and predictor.num_users == n + 1
     assert not bool(predictor.fitted.encoded.users.known[-1])
+    positions = predictor.fitted.encoded.users.positions
+    assert positions.shape[0] == n + 1  # the new user sits at its friends' mean position
+    assert torch.allclose(positions[-1], positions[torch.from_numpy(predictor.rows([5, 6]))].mean(0))
     assert not np.allclose(before, predictor.user_embeddings()[4])  # user 5 has a new neighbour
     got = [s.user_id for s in predictor.suggest(uid, k=20)]
     assert 5 not in got and 6 not in got and uid not in got

@@ -5,12 +5,15 @@ For a pair :math:`(u, v)` with node states :math:`z`, common-neighbour indicator
 
 .. math::
     \\mathrm{logit}(u, v) = \\mathrm{MLP}\\big([\\, z_u \\odot z_v \\;\\Vert\\; c_{uv}^\\top Z \\;\\Vert\\;
-        \\phi(s_{uv}) \\;\\Vert\\; \\psi(r_{uv}) \\,]\\big)
+        \\phi(s_{uv}) \\;\\Vert\\; \\chi(p_u \\odot p_v) \\;\\Vert\\; \\psi(r_{uv}) \\,]\\big)
 
-where :math:`r_{uv}` holds, per input modality, the cosine similarity of the two users' raw encoded features and
-whether both have it (homophily made explicit: friends tend to share tags, listening, page types).
+where :math:`p` are the users' spectral positions in the training graph (:mod:`socialgraph.model.spectral`; a
+linear map of their products spans the low-rank part of walk counts of every length, which reaches pairs that
+have neither a common neighbour nor a short path), and :math:`r_{uv}` holds, per input modality, the cosine
+similarity of the two users' raw encoded features and whether both have it (homophily made explicit: friends tend
+to share tags, listening, page types).
 
-With completion on, a fifth part pools the *soft* common neighbours of NCNC (Wang et al., 2023): each one-sided
+With completion on, a further part pools the *soft* common neighbours of NCNC (Wang et al., 2023): each one-sided
 neighbour :math:`w` of one end (:mod:`~socialgraph.model.pairwise`) counts as much as the scorer believes it is
 also a neighbour of the other end,
 
