@@ -1,6 +1,8 @@
 """The model's parts on real inputs: fusion with missing modalities, heterogeneous message passing, link scorer."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from socialgraph.model.fusion import ModalityFusion
 from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES, GraphEncoder
 from socialgraph.model.pairwise import NUM_PAIR_FEATURES, adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
+from socialgraph.model.spectral import spectral_positions
 from socialgraph.train.config import Config
 from socialgraph.train.inputs import encode_graph
 
@@ -22,7 +25,9 @@ def lastfm():
 
 @pytest.fixture(scope="module")
 def lastfm_inputs(lastfm):
-    return encode_graph(lastfm, Config().encoders)
+    encoded = encode_graph(lastfm, Config().encoders)
+    positions = spectral_positions(adjacency_from_edges(lastfm.friends, lastfm.num_users), ModelConfig().link_spectral)
+    return replace(encoded, users=replace(encoded.users, positions=torch.from_numpy(positions)))
 
 
 @pytest.mark.parametrize("mode", ["attention", "sum", "concat"])
@@ -79,8 +84,9 @@ def test_hetero_forward_backward(lastfm, lastfm_inputs):
     # Gradients reach the item-side fusion only through the engagement edges of the heterogeneous layers.
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.item_fusion.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.encoder.parameters())
-    # the optional feature-similarity branch of the scorer is trained through the link loss
+    # the optional feature-similarity branch and the spectral positions' part are trained through the link loss
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.link.similarity.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.link.position.parameters())
 
 
 def test_new_users_get_embeddings_without_id_vectors(lastfm, lastfm_inputs):

@@ -8,7 +8,7 @@ Layout::
     model.safetensors      network weights
     encoders.json          fitted encoder configuration (JSON) ...
     encoders.safetensors   ... and their arrays
-    inputs.safetensors     encoded user / item inputs (so loading needs no re-encoding)
+    inputs.safetensors     encoded user / item inputs (so loading needs no re-encoding) and users' spectral positions
     edges.safetensors      the message-passing friend pairs and engagement rows
     graph/                 the graph in the folder format (Parquet): ids, attributes, edges, blocked pairs
     metrics.jsonl          one line per validation pass during training
@@ -44,7 +44,7 @@ from socialgraph.train.fitted import FittedModel
 from socialgraph.train.inputs import EncodedGraph
 
 FORMAT = "socialgraph-bundle"
-FORMAT_VERSION = 3  # 2: nine pair features (random-walk probabilities added); 3: rating baselines
+FORMAT_VERSION = 4  # 2: random-walk pair features; 3: rating baselines; 4: spectral positions
 MANIFEST = "manifest.json"
 
 
