@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed: int, path: Path,
-                 completion: int = 0) -> dict:
+                 completion: int = 0, spectral: int | None = None) -> dict:
     import torch
 
     from socialgraph.model.pairwise import adjacency_from_edges
@@ -55,6 +55,8 @@ def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed:
     # on a million bios would take about an hour of CPU
     cfg.train.epochs, cfg.train.eval_every, cfg.train.seed = epochs, epochs, seed
     cfg.model.link_completion = completion
+    if spectral is not None:
+        cfg.model.link_spectral = spectral
     fitted = Trainer(cfg, progress=True).fit(small)
     times["train_seconds"] = round(time.time() - t, 1)
     t = time.time()
@@ -152,6 +154,8 @@ def main() -> None:
     ap.add_argument("--train-users", type=int, default=10_000)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--completion", type=int, default=0, help="model.link_completion of the bundle's model")
+    ap.add_argument("--spectral", type=int, default=None,
+                    help="model.link_spectral of the bundle's model (default: the configuration's)")
     ap.add_argument("--engine", default="local")
     ap.add_argument("--nx-sample", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
@@ -175,7 +179,7 @@ def main() -> None:
         report["setup"] = {**json.loads(setup_file.read_text()), "reused": True}
     else:
         report["setup"] = build_bundle(args.users, args.mean_degree, args.train_users, args.epochs, args.seed, bundle,
-                                       args.completion)
+                                       args.completion, args.spectral)
         report["setup"].update(train_users=args.train_users, epochs=args.epochs)
         setup_file.write_text(json.dumps(report["setup"]))
     print(json.dumps(report["setup"]), flush=True)
