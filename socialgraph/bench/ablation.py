@@ -5,6 +5,7 @@ Variants, each trained from scratch on the same split and scored against the sam
 * ``full``: the configuration as given;
 * ``conv=mean`` / ``conv=transformer``: mean aggregation (no attention) / Transformer attention instead of GATv2;
 * ``no-reconstruction``: ``loss.feature_reconstruction = loss.adjacency_reconstruction = 0``;
+* ``no-positions``: the link scorer without spectral positions (``model.link_spectral = 0``);
 * ``fusion=sum`` / ``fusion=concat`` (and ``fusion=attention`` when the given fusion is another one);
 * ``-<modality>``: one user modality removed (its columns lose their role; ``-interactions`` drops engagements).
 """
@@ -40,6 +41,8 @@ def variants(config: Config, modalities: list[str]) -> dict[str, tuple[Config, s
             out[f"conv={conv}"] = (edit(lambda c: setattr(c.model, "conv", conv)), None)
     out["no-reconstruction"] = (edit(lambda c: (setattr(c.loss, "feature_reconstruction", 0.0),
                                                 setattr(c.loss, "adjacency_reconstruction", 0.0))), None)
+    if config.model.link_spectral:
+        out["no-positions"] = (edit(lambda c: setattr(c.model, "link_spectral", 0)), None)
     for fusion in ("attention", "sum", "concat"):
         if fusion != config.model.fusion:
             out[f"fusion={fusion}"] = (edit(lambda c: setattr(c.model, "fusion", fusion)), None)
