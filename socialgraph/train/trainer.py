@@ -2,7 +2,8 @@
 
 Each step takes a batch of training friend pairs as link targets and removes them from the step's message-passing
 graph (and from the structural features), so a positive never sees its own edge; negatives are uniform non-edges
-of the whole training graph (a share ``hard_negative_ratio`` among friends-of-friends). The engagement, preference
+of the whole training graph (a share ``hard_negative_ratio`` among friends-of-friends). When the link scorer reads
+spectral positions, the steps' targets are fixed folds and each step reads positions computed without its fold. The engagement, preference
 and reconstruction losses ride on the same forward pass. Validation Hits@20/50/100 (against shared uniform
 non-edges) drives early stopping; on a graph without friendships, held-out engagements do (RMSE of ratings,
 Recall@20 of items). The best weights are kept, and written atomically to ``checkpoint_dir`` when one is given.
@@ -34,14 +35,15 @@ from socialgraph.model.losses import MultiTaskLoss
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.model.spectral import held_out_positions, spectral_positions
-
-# Position folds per training run (spectral positions are computed once per fold, on the graph without it).
-SPECTRAL_FOLDS = 10
 from socialgraph.train.config import Config
 from socialgraph.train.fitted import FittedModel, build_edge_index
 from socialgraph.train.inputs import encode_graph
 from socialgraph.train.sampling import sample_subgraph, training_negatives
 from socialgraph.train.targets import find_preference_source, preference_targets
+
+# Folds of the training friendships when the scorer reads spectral positions: one eigenproblem per fold, on the
+# graph without it (graphs with fewer steps an epoch get one fold a step).
+SPECTRAL_FOLDS = 10
 
 
 @dataclass
