@@ -5,8 +5,9 @@ graph (and from the structural features), so a positive never sees its own edge;
 of the whole training graph (a share ``hard_negative_ratio`` among friends-of-friends). When the link scorer reads
 spectral positions, the steps' targets are fixed folds and each step reads positions computed without its fold.
 The engagement, preference and reconstruction losses ride on the same forward pass. Validation Hits@20/50/100
-(against shared uniform non-edges) drives early stopping; on a graph without friendships, held-out engagements do (RMSE of ratings,
-Recall@20 of items). The best weights are kept, and written atomically to ``checkpoint_dir`` when one is given.
+(against shared uniform non-edges) drives early stopping; on a graph without friendships, held-out engagements do
+(RMSE of ratings, Recall@20 of items). The best weights are kept, and written atomically to ``checkpoint_dir`` when
+one is given.
 """
 from __future__ import annotations
 
