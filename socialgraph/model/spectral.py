@@ -30,6 +30,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
+from socialgraph.model.pairwise import adjacency_from_edges
+
 # Below this many users a dense eigendecomposition is faster and always converges.
 _DENSE_MAX = 1500
 
@@ -88,18 +90,18 @@ def align(positions: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return (positions @ (u @ vt)).astype(np.float32)
 
 
-def held_out_positions(edges: np.ndarray, num_nodes: int, folds: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+def held_out_positions(edges: np.ndarray, num_nodes: int, folds: np.ndarray, reference: np.ndarray,
+                       seed: int = 0) -> np.ndarray:
     """float32 ``[F, n, k]``: for each fold ``f`` of the training ``edges`` (``folds[e]`` in ``0..F-1``), the
-    positions of the graph without that fold, aligned to the positions of the whole graph.
+    positions of the graph without that fold, aligned to ``reference``, the :func:`spectral_positions` ``[n, k]`` of
+    the whole graph (which the caller already has: they are what validation and prediction read).
 
     A training step whose target friendships are fold ``f`` reads positions in which its own answers played no
     part, as its message passing and pair structure already do; computed on the whole graph instead, a target's
     own edge pulls its two ends together (on a 300-node graph 32 eigenvectors all but memorise the edges) and the
     scorer learns to trust positions more than they deserve at test time."""
-    from socialgraph.model.pairwise import adjacency_from_edges
-
-    full = spectral_positions(adjacency_from_edges(edges, num_nodes), k, seed)
+    k = reference.shape[1]
     out = np.empty((int(folds.max()) + 1, num_nodes, k), dtype=np.float32)
     for f in range(out.shape[0]):
-        out[f] = align(spectral_positions(adjacency_from_edges(edges[folds != f], num_nodes), k, seed), full)
+        out[f] = align(spectral_positions(adjacency_from_edges(edges[folds != f], num_nodes), k, seed), reference)
     return out

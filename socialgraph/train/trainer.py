@@ -148,8 +148,8 @@ class Trainer:
             fold_perm = rng.permutation(len(links.train))
             folds = np.empty(len(links.train), dtype=np.int64)
             folds[fold_perm] = (np.arange(len(links.train)) // batch) % min(steps, SPECTRAL_FOLDS)
-            fold_positions = torch.from_numpy(held_out_positions(links.train, n, folds, cfg.model.link_spectral,
-                                                                 seed=cfg.train.seed))
+            fold_positions = torch.from_numpy(held_out_positions(links.train, n, folds,
+                                                                 encoded.users.positions.numpy(), seed=cfg.train.seed))
         bar = tqdm(range(cfg.train.epochs), desc=f"train {graph.name}", disable=not self.progress, unit="epoch")
         start = time.time()
         for epoch in bar:
