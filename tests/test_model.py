@@ -69,7 +69,7 @@ def test_hetero_forward_backward(lastfm, lastfm_inputs):
     shape = ModelShape(num_users=g.num_users, user_dims={m: v.shape[1] for m, v in lastfm_inputs.users.x.items()},
                        num_items=g.num_items,
                        item_dims={m: v.shape[1] for m, v in lastfm_inputs.items.x.items()})
-    model = SocialModel(ModelConfig(dim=32, hetero=True, link_feature_similarity=True), shape)
+    model = SocialModel(ModelConfig(dim=32, hetero=True, link_feature_similarity="all"), shape)
     f = torch.from_numpy(g.friends.T.copy())
     e = torch.from_numpy(g.engagements.T.copy())
     ei = {FRIEND: torch.cat([f, f.flip(0)], 1), ENGAGES: e, REV_ENGAGES: e.flip(0)}
@@ -308,3 +308,33 @@ def test_rating_baselines_match_shrunk_means_on_movielens():
         unknown = head.all_items(zu, zi, torch.tensor([0]), known=torch.tensor([False]))[0]
         plain = head.all_items(zu, zi, torch.tensor([0]))[0]
     assert torch.allclose(plain - unknown, (head.base_user[0] + head.user_bias.weight[0, 0]).expand_as(plain))
+
+
+@torch.no_grad()
+def test_cold_similarity_reaches_only_pairs_with_a_friendless_end(lastfm_inputs, lastfm):
+    """``link_feature_similarity: cold``: the raw similarity moves the logit of a pair with a friendless end and no
+    other pair."""
+    users = lastfm_inputs.users
+    shape = ModelShape(num_users=lastfm.num_users, user_dims={m: v.shape[1] for m, v in users.x.items()})
+    model = SocialModel(ModelConfig(dim=16, link_feature_similarity="cold"), shape).eval()
+    lonely = int(lastfm.friends[0, 0])  # loses every friend, as a newcomer has none
+    edges = lastfm.friends[(lastfm.friends != lonely).all(1)]
+    adj = adjacency_from_edges(edges, lastfm.num_users)
+    deg = np.diff(adj.indptr)
+    rng = np.random.default_rng(0)
+    others = rng.choice(np.flatnonzero(deg > 0), size=(40, 2))
+    pairs = np.r_[others, [[lonely, int(others[0, 0])], [int(others[1, 1]), lonely]]]
+    z = torch.randn(lastfm.num_users, 16)
+    structure = pair_structure(adj, pairs)
+    sim = torch.rand(len(pairs), 2 * len(users.x))
+    base = model.link(z, torch.from_numpy(pairs), structure, sim, users.positions)
+    moved = model.link(z, torch.from_numpy(pairs), structure, sim + 1.0, users.positions)
+    changed = (base - moved).abs() > 1e-6
+    assert not changed[:40].any() and changed[40:].all()
+
+
+def test_feature_similarity_scope_is_checked_and_reads_old_booleans():
+    assert ModelConfig(link_feature_similarity=True).link_feature_similarity == "all"
+    assert ModelConfig(link_feature_similarity=False).link_feature_similarity == "off"
+    with pytest.raises(ValueError, match="link_feature_similarity must be one of"):
+        ModelConfig(link_feature_similarity="sometimes")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SIMILARITY_SCOPES = ("off", "cold", "all")
+
 
 @dataclass
 class ModelConfig:
@@ -53,10 +55,18 @@ class ModelConfig:
     hetero: bool = False
     link_common_neighbours: bool = True
     link_structure: bool = True
-    link_feature_similarity: bool = False
+    link_feature_similarity: str = "off"
     link_completion: int = 0
     link_spectral: int = 32
     link_hidden: int = 128
+
+    def __post_init__(self) -> None:
+        # Bundles and configurations written before the scopes existed hold a boolean here.
+        if isinstance(self.link_feature_similarity, bool):
+            self.link_feature_similarity = "all" if self.link_feature_similarity else "off"
+        if self.link_feature_similarity not in SIMILARITY_SCOPES:
+            raise ValueError(f"model.link_feature_similarity must be one of {SIMILARITY_SCOPES}, "
+                             f"got {self.link_feature_similarity!r}")
 
 
 @dataclass

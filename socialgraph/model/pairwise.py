@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - numba is a dependency
     _kernels = None
 
 NUM_PAIR_FEATURES = 9
+DEGREE_COLUMNS = (4, 5)  # log1p of the two ends' degrees in PairStructure.features
 
 
 @dataclass

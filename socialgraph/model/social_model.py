@@ -72,7 +72,8 @@ class SocialModel(nn.Module):
         self.encoder = GraphEncoder(dim, config.layers, config.heads, config.conv, config.dropout, hetero=self.hetero)
         self.link = LinkScorer(dim, config.link_hidden, config.link_common_neighbours, config.link_structure,
                                config.dropout,
-                               num_similarities=len(shape.user_dims) if config.link_feature_similarity else 0,
+                               num_similarities=len(shape.user_dims) if config.link_feature_similarity != "off" else 0,
+                               similarity_cold_only=config.link_feature_similarity == "cold",
                                use_completion=config.link_completion > 0, num_positions=config.link_spectral)
         self.engagement = EngagementHead(dim, shape.num_users, shape.num_items) if shape.num_items else None
         self.preference = PreferenceHead(dim, shape.num_categories) if shape.num_categories else None

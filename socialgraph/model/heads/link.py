@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from socialgraph.model.pairwise import NUM_PAIR_FEATURES, PairStructure
+from socialgraph.model.pairwise import DEGREE_COLUMNS, NUM_PAIR_FEATURES, PairStructure
 
 if TYPE_CHECKING:
     from socialgraph.model.social_model import NodeInputs
@@ -59,17 +59,20 @@ class LinkScorer(nn.Module):
         use_structure: feed CN/AA/RA/3-path/degree features.
         dropout: MLP dropout.
         num_similarities: modalities whose raw similarity is fed (0: none).
+        similarity_cold_only: feed the similarities only for pairs with a friendless end (zero degree in the
+            structure graph); other pairs see zeros there.
         use_completion: pool soft common neighbours (needs ``PairStructure.one_sided``).
         num_positions: width ``k`` of the users' spectral positions whose products are fed (0: none).
     """
 
     def __init__(self, dim: int, hidden: int = 128, use_common_neighbours: bool = True, use_structure: bool = True,
                  dropout: float = 0.1, num_similarities: int = 0, use_completion: bool = False,
-                 num_positions: int = 0) -> None:
+                 num_positions: int = 0, similarity_cold_only: bool = False) -> None:
         super().__init__()
         self.use_common_neighbours = use_common_neighbours
         self.use_structure = use_structure
         self.num_similarities = num_similarities
+        self.similarity_cold_only = similarity_cold_only
         self.num_positions = num_positions
         self.completion_gate = nn.Linear(dim, 1) if use_completion else None
         self.completion = nn.Linear(dim, dim) if use_completion else None
@@ -106,6 +109,11 @@ class LinkScorer(nn.Module):
         if self.similarity is not None:
             if similarity is None:
                 raise ValueError("this link scorer was built with feature similarities: pass similarity=")
+            if self.similarity_cold_only:
+                # Only where the graph says nothing about one end: elsewhere look-alike profiles without common
+                # friends would outrank pairs with a neighbourhood (musae-facebook's page names).
+                degrees = structure.features[:, list(DEGREE_COLUMNS)]
+                similarity = similarity * (degrees.min(dim=1).values == 0).unsqueeze(1).to(similarity.dtype)
             parts.append(self.similarity(similarity))
         if self.position is not None:
             if positions is None or positions.shape[1] != self.num_positions:
