@@ -196,3 +196,30 @@ def test_node2vec_baseline_is_trained_and_reproducible():
     task = seal_task(load_graph("seal-usair"), 0)
     score, _ = scorer("node2vec", task, None, BaselineBudget(), 0)
     assert task.metric(score(task.test), score(task.test_neg))["auc"] > 0.85
+
+
+def test_cold_start_benchmark_strips_friends_and_counts_only_findable_ones():
+    """``benchmarks/cold_start.py``: the chosen users keep no friendship, nothing else is removed, and recall counts
+    a removed friend only when it is not itself one of the stripped users."""
+    import importlib.util
+    from pathlib import Path
+
+    from socialgraph.synth import generate
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cold_start.py"
+    spec = importlib.util.spec_from_file_location("cold_start", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    graph = generate(users=300, mean_degree=8, seed=0)
+    newcomers, kept, removed = bench.friendless_split(graph, 20, seed=0)
+    pairs = graph.undirected_pairs()
+    assert len(np.unique(newcomers)) == 20 and not np.isin(kept, newcomers).any()
+    assert len(kept) + len(removed) == len(pairs) and np.isin(removed, newcomers).any(1).all()
+    u = int(newcomers[0])
+    friends = np.unique(removed[(removed == u).any(1)])
+    findable = [int(v) for v in friends if v != u and v not in newcomers]
+    suggested = {int(x): np.zeros(0, np.int64) for x in newcomers}
+    suggested[u] = np.array(findable[:1] + [int(newcomers[1])])  # one real friend, one stripped user
+    got = bench.found(suggested, removed, newcomers)
+    assert got["users_with_a_friend_found"] == pytest.approx(1 / 20)
+    assert got["recall"] > 0
