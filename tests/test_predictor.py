@@ -135,17 +135,10 @@ def test_explain_hides_hidden_mutual_friends(predictor):
 def test_cold_start_user_gets_its_community(bundle):
     """A user with features and no friends is suggested members of its planted community. Three profiles from
     each of eight of the 16 communities (a fresh predictor each, so earlier newcomers are not candidates)."""
-    frame = socialgraph.Predictor.load(bundle).graph.user_attrs.frame
-    community = frame["community"].to_numpy()
-    share = []
-    for c in np.unique(community)[:8]:
-        members = np.flatnonzero((community == c) & frame["bio"].notna() & frame["city"].notna())
-        for m in members[:3]:
-            predictor = socialgraph.Predictor.load(bundle)
-            sug = predictor.suggest_for_new_user(frame.iloc[m].drop(labels="community").to_dict(), k=10)
-            assert len(sug) == 10
-            share.append(np.mean(community[predictor.rows([s.user_id for s in sug])] == c))
-    assert np.mean(share) >= 0.6, share
+    from socialgraph.bench.newcomers import newcomer_community_share
+
+    share = newcomer_community_share(bundle, communities=8, per_community=3, k=10)
+    assert len(share) == 24 and np.mean(share) >= 0.6, share
 
 
 def test_add_user_with_friends_and_add_edges(predictor):

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-import socialgraph
+from socialgraph.bench.newcomers import newcomer_community_share
 from socialgraph.synth import generate
 from socialgraph.train.bundle import save_bundle
 from socialgraph.train.config import Config
@@ -39,16 +39,7 @@ def main() -> None:
     t = time.time()
     fitted = Trainer(cfg, progress=False).fit(generate(users=1000, mean_degree=16, seed=0))
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = save_bundle(fitted, f"{tmp}/model")
-        frame = socialgraph.Predictor.load(bundle).graph.user_attrs.frame
-        community = frame["community"].to_numpy()
-        share = []
-        for c in np.unique(community)[:8]:
-            members = np.flatnonzero((community == c) & frame["bio"].notna() & frame["city"].notna())
-            for m in members[:3]:
-                predictor = socialgraph.Predictor.load(bundle)
-                got = predictor.suggest_for_new_user(frame.iloc[m].drop(labels="community").to_dict(), k=10)
-                share.append(np.mean(community[predictor.rows([s.user_id for s in got])] == c))
+        share = newcomer_community_share(save_bundle(fitted, f"{tmp}/model"))
     print(json.dumps({"scope": cfg.model.link_feature_similarity, "epochs": args.epochs, "seed": args.seed,
                       "own_community_share": round(float(np.mean(share)), 3), "seconds": round(time.time() - t)}))
 
