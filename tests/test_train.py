@@ -19,9 +19,11 @@ from socialgraph.train.bundle import BundleError, load_bundle, save_bundle
 from socialgraph.train.config import Config
 from socialgraph.train.trainer import LinkData, Trainer, evaluate
 
-# A short run takes the larger step of the old default: at the default 0.002, 24 epochs only tie resource allocation
-# on seed 0 (USAir's 212 test friendships make one pair 0.5 points); at 0.005, seeds 0 / 1 / 2 beat it.
-SMALL = {"train": {"epochs": 24, "eval_every": 2, "patience": 6, "lr": 0.005}}
+# The default configuration, which early stopping ends after 26 to 28 epochs on USAir. Its test Hits@50 on the seed
+# 0 split, training seeds 0 / 1 / 2: 0.576 / 0.561 / 0.576 against resource allocation's 0.514 (212 test
+# friendships, one pair is 0.5 points). The shorter run this test used before (24 epochs at lr 0.005) sat on the
+# edge: 0.486 / 0.476 / 0.599 on a fresh install in the ninth session, where an earlier install had passed.
+DEFAULT: dict = {}
 
 
 def _fit(name: str, overrides: dict, **kwargs):
@@ -36,11 +38,11 @@ def _fit(name: str, overrides: dict, **kwargs):
 def usair(tmp_path_factory):
     ckpt = tmp_path_factory.mktemp("ckpt")
     log = ckpt / "metrics.jsonl"
-    graph, split, trainer, fitted = _fit("seal-usair", SMALL, log_path=log, checkpoint_dir=ckpt)
+    graph, split, trainer, fitted = _fit("seal-usair", DEFAULT, log_path=log, checkpoint_dir=ckpt)
     return graph, split, trainer, fitted, ckpt
 
 
-def test_short_training_beats_the_best_heuristic(usair):
+def test_training_beats_the_best_heuristic(usair):
     graph, split, _, fitted, _ = usair
     heur = heuristic_baselines(split, ["cn", "aa", "ra"])
     test = fitted.metrics["test"]["link"]
