@@ -50,6 +50,32 @@ def test_training_beats_the_best_heuristic(usair):
     assert test["auc"] > max(h["auc"] for h in heur.values())
 
 
+def test_graph_autoencoder_term_is_fitted_added_to_the_logit_and_saved(tmp_path):
+    graph, split, trainer, fitted = _fit("seal-celegans", {"model": {"link_autoencoder": 16},
+                                                           "train": {"epochs": 4, "autoencoder_epochs": 30}})
+    record, model = fitted.metrics["autoencoder"], fitted.model
+    # Half the validation friendships choose the weight; the other half stopped training.
+    assert record["stacking_pairs"] == len(split.val) - len(split.val) // 2
+    assert set(record["val_hits@20_50_100_by_multiple"]) == {"0.0", "0.0625", "0.125", "0.25", "0.5", "1.0"}
+    assert float(model.autoencoder_weight) == pytest.approx(record["weight"])
+    model.autoencoder_weight.fill_(0.5)  # whatever the validation half chose, the term must reach the logit
+    fitted.invalidate()
+    pairs = np.r_[split.test, split.negatives]
+    full = fitted.link_logits(pairs)
+    g = fitted.encoded.users.autoencoder
+    model.autoencoder_weight.zero_()
+    fitted.invalidate()
+    scorer = fitted.link_logits(pairs)
+    assert fitted.encoded.users.autoencoder is None  # not even computed without the term
+    dots = (g[pairs[:, 0]] * g[pairs[:, 1]]).sum(-1).numpy()
+    np.testing.assert_allclose(full, scorer + 0.5 * dots, rtol=1e-5, atol=1e-4)
+    assert not np.allclose(full, scorer)
+    model.autoencoder_weight.fill_(0.5)
+    fitted.invalidate()
+    loaded = load_bundle(save_bundle(fitted, tmp_path / "bundle"))
+    np.testing.assert_array_equal(loaded.link_logits(pairs), full)
+
+
 def test_metrics_log_and_checkpoint_are_written(usair):
     _, _, trainer, _, ckpt = usair
     lines = [json.loads(x) for x in (ckpt / "metrics.jsonl").read_text().splitlines()]

@@ -43,6 +43,13 @@ class ModelConfig:
             (``docs/experiments.md``, round 8). Training computes them once per step fold (eleven eigenproblems:
             0.8 s each on 22,000 users, 12.6 s on 100,000); scoring about 15 % fewer candidate pairs a second.
         link_hidden: width of the link scorer's MLP.
+        link_autoencoder: width of a graph autoencoder over learned user vectors whose dot product is added to
+            the link logit, with a weight chosen on half of the validation friendships (see :mod:`~.autoencoder`
+            and :mod:`socialgraph.train.autoencoder`); 0 (the default) switches it off. Through ``lp_check.py``
+            (``docs/experiments.md``, round 10): Last.fm 0.304 / 0.313 / 0.293 against 0.297 / 0.301 / 0.297
+            without it, twitch-engb 0.411 against 0.423 / 0.404. Added afterwards with a fixed weight it lifts
+            Last.fm by 0.02 to 0.04 and twitch-engb by 0.01 but costs ego-facebook 0.04, and half the validation
+            pairs is too few to tell the two apart reliably, while the other half alone stops training earlier.
     """
 
     dim: int = 64
@@ -60,6 +67,7 @@ class ModelConfig:
     link_completion: int = 0
     link_spectral: int = 32
     link_hidden: int = 128
+    link_autoencoder: int = 0
 
     def __post_init__(self) -> None:
         # Bundles and configurations written before the scopes existed hold a boolean here.

@@ -45,6 +45,8 @@ class TrainConfig:
         engagement_batch_size: engagements per step for the engagement head.
         engagement_kind: ``implicit`` (counts, clicks: ranking loss with sampled negative items), ``explicit``
             (ratings: squared error), or ``auto`` (explicit when values are integers of at most 10).
+        autoencoder_epochs: full-batch epochs of the graph autoencoder fitted after the rest
+            (``model.link_autoencoder``).
     """
 
     epochs: int = 100
@@ -63,6 +65,7 @@ class TrainConfig:
     threads: int = 0
     engagement_batch_size: int = 8192
     engagement_kind: str = "auto"
+    autoencoder_epochs: int = 300
 
     def __post_init__(self) -> None:
         for name, allowed in (("mode", MODES), ("structure_graph", STRUCTURE_GRAPHS),
