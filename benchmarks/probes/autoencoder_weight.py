@@ -1,12 +1,12 @@
 """Probe: how much of the graph autoencoder's score should the link logit add (``model.link_autoencoder_weight``)?
 
-Trains the default model on the project's own benchmark split of a dataset (85/5/10, split seed 0: not the split of
+Trains the default model with the autoencoder term (``model.link_autoencoder: 64``) on the project's own benchmark split of a dataset (85/5/10, split seed 0: not the split of
 ``../shared/tools/lp_check.py`` that the issue's numbers are measured on), then scores the test pairs with the
 scorer alone and with ``scorer + m * (sigma_scorer / sigma_g) * g`` for several multiples ``m`` (the spreads over
 the test non-edges, which needs no labels), beside the weight training chose on its held-out half of the validation
 friendships. Prints and appends one JSON line per run.
 
-Usage: .venv/bin/python benchmarks/probes/autoencoder_weight.py DATASET [--seed S] [--log FILE]
+Usage: .venv/bin/python benchmarks/probes/autoencoder_weight.py DATASET [--seed S] [--dim D] [--log FILE]
 """
 from __future__ import annotations
 
@@ -30,12 +30,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset")
     ap.add_argument("--seed", type=int, default=0, help="training seed (the split is always seed 0)")
+    ap.add_argument("--dim", type=int, default=64, help="model.link_autoencoder")
     ap.add_argument("--log", default=None)
     a = ap.parse_args()
     torch.set_num_threads(1)
     graph = load(a.dataset)
     split = benchmark_split(graph, seed=0)
     cfg = Config()
+    cfg.model.link_autoencoder = a.dim
     cfg.train.seed = a.seed
     t = time.time()
     fitted = Trainer(cfg, progress=False).fit(graph, LinkData(split.train, split.val, split.test, split.negatives))

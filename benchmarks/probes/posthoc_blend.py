@@ -7,6 +7,8 @@ friendships (what the model was given):
 
 * ``ppr0.15`` / ``ppr0.5``: symmetric personalised PageRank ``pi_u(v) + pi_v(u)`` with restart 0.15 / 0.5 (exact,
   dense; graphs up to a few thousand users);
+* ``gae``: the plain GCN autoencoder over learned user vectors (:mod:`socialgraph.bench.gae`, 300 epochs, seed 0,
+  the last weights), trained with every friendship of the folder visible, as ``peer_baselines.py`` trains it;
 * with ``engagements.csv``: ``shared_items`` (log1p of the items both engaged with), ``ra_items`` (resource
   allocation over items: shared items weighted by 1 / their number of users) and ``cosine_items`` (cosine of
   TF-IDF weighted log1p engagement rows).
@@ -74,6 +76,10 @@ def main() -> None:
     for restart in (0.15, 0.5):
         pi = ppr(adj, restart)
         signals[f"ppr{restart}"] = np.log(pi[p[:, 0], p[:, 1]] + pi[p[:, 1], p[:, 0]] + 1e-7)
+    from socialgraph.bench.gae import fit_gae
+
+    none = np.zeros((0, 2), np.int64)
+    signals["gae"] = fit_gae(n, f, none, none, seed=0)(p)
     eng_path = args.folder / "data" / "engagements.csv"
     if eng_path.exists():
         eng = pd.read_csv(eng_path)
