@@ -45,7 +45,8 @@ class ModelConfig:
         link_hidden: width of the link scorer's MLP.
         link_autoencoder: width of a graph autoencoder over learned user vectors whose dot product is added to
             the link logit, with a weight chosen on half of the validation friendships (see :mod:`~.autoencoder`
-            and :mod:`socialgraph.train.autoencoder`); 0 (the default) switches it off. Through ``lp_check.py``
+            and :mod:`socialgraph.train.autoencoder`; full-batch training only, as the autoencoder convolves over
+            the whole graph); 0 (the default) switches it off. Through ``lp_check.py``
             (``docs/experiments.md``, round 10): Last.fm 0.304 / 0.313 / 0.293 against 0.297 / 0.301 / 0.297
             without it, twitch-engb 0.411 against 0.423 / 0.404, ego-facebook 0.879 (weight 0 chosen; 0.871 /
             0.867 without). Added afterwards with a fixed weight it lifts Last.fm by 0.02 to 0.04 and twitch-engb by

@@ -35,6 +35,7 @@ WEIGHT_GRID = (0.0, 0.0625, 0.125, 0.25, 0.5, 1.0)
 # Fewest validation friendships in the half that chooses the weight; with fewer the term is left out.
 MIN_STACKING_PAIRS = 50
 
+
 def fit_graph_autoencoder(num_nodes: int, train: np.ndarray, val: np.ndarray, val_neg: np.ndarray, *,
                           conv: str = "gcn", dim: int = 64, epochs: int = 300, lr: float = 0.01,
                           eval_every: int = 10, seed: int = 0, progress: bool = False) -> GraphAutoencoder:
