@@ -48,7 +48,7 @@ def main() -> None:
     fitted.invalidate()
     pairs = np.r_[split.test, split.negatives]
     scorer = fitted.link_logits(pairs)
-    model.autoencoder_weight.fill_(weight)
+    model.autoencoder_weight.fill_(1.0)  # any non-zero weight, so that the states are computed
     fitted.invalidate()
     fitted.embeddings()
     g = GraphAutoencoder.score(fitted.encoded.users.autoencoder, torch.from_numpy(pairs)).numpy()
