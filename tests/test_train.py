@@ -50,30 +50,19 @@ def test_training_beats_the_best_heuristic(usair):
     assert test["auc"] > max(h["auc"] for h in heur.values())
 
 
-def test_graph_autoencoder_term_is_fitted_added_to_the_logit_and_saved(tmp_path):
-    graph, split, trainer, fitted = _fit("seal-celegans", {"model": {"link_autoencoder": 16},
-                                                           "train": {"epochs": 4, "autoencoder_epochs": 30}})
-    record, model = fitted.metrics["autoencoder"], fitted.model
-    # Half the validation friendships choose the weight; the other half stopped training.
-    assert record["stacking_pairs"] == len(split.val) - len(split.val) // 2
-    assert set(record["val_hits@20_50_100_by_multiple"]) == {"0.0", "0.0625", "0.125", "0.25", "0.5", "1.0"}
-    assert float(model.autoencoder_weight) == pytest.approx(record["weight"])
-    model.autoencoder_weight.fill_(0.5)  # whatever the validation half chose, the term must reach the logit
-    fitted.invalidate()
+def test_graph_autoencoder_states_join_the_positions_and_are_saved(tmp_path):
+    graph, split, _, fitted = _fit("seal-celegans", {"model": {"link_autoencoder": 8},
+                                                     "train": {"epochs": 4, "autoencoder_epochs": 30}})
+    positions = fitted.encoded.users.positions
+    assert positions.shape == (graph.num_users, 32 + 8)
+    assert fitted.model.link.position[0].in_features == 40
     pairs = np.r_[split.test, split.negatives]
-    full = fitted.link_logits(pairs)
-    g = fitted.encoded.users.autoencoder
-    model.autoencoder_weight.zero_()
-    fitted.invalidate()
-    scorer = fitted.link_logits(pairs)
-    assert fitted.encoded.users.autoencoder is None  # not even computed without the term
-    dots = (g[pairs[:, 0]] * g[pairs[:, 1]]).sum(-1).numpy()
-    np.testing.assert_allclose(full, scorer + 0.5 * dots, rtol=1e-5, atol=1e-4)
-    assert not np.allclose(full, scorer)
-    model.autoencoder_weight.fill_(0.5)
-    fitted.invalidate()
     loaded = load_bundle(save_bundle(fitted, tmp_path / "bundle"))
-    np.testing.assert_array_equal(loaded.link_logits(pairs), full)
+    np.testing.assert_array_equal(loaded.link_logits(pairs), fitted.link_logits(pairs))
+    # The scorer reads the autoencoder's columns: changing them changes the scores.
+    fitted.encoded.users.positions[:, 32:] = 0
+    fitted.invalidate()
+    assert not np.allclose(loaded.link_logits(pairs), fitted.link_logits(pairs))
 
 
 def test_metrics_log_and_checkpoint_are_written(usair):

@@ -75,8 +75,7 @@ class ShardScorer:
             else None
         model, users = predictor.fitted.model, predictor.fitted.encoded.users
         if not model.link.num_similarities:
-            # No raw inputs read: do not hold (or ship) them.
-            users = NodeInputs(users.num, positions=users.positions, autoencoder=users.autoencoder)
+            users = NodeInputs(users.num, positions=users.positions)  # no raw inputs read: do not hold (or ship) them
         return cls(config, model, users, predictor.user_embeddings(), unit, predictor.adjacency,
                    predictor.friend_keys(), predictor.blocked_keys(), predictor.hidden_rows, predictor.calibration,
                    np.asarray(predictor.graph.user_ids), index_bytes)

@@ -1,4 +1,4 @@
-"""Graph autoencoder over learned user vectors: the transductive term of the link score.
+"""Graph autoencoder over learned user vectors: a transductive view of where users sit in the friend graph.
 
 Kipf & Welling's GAE (2016) without input features: every user has a free vector :math:`x_u`, two graph
 convolutions with a ReLU between turn them into states
@@ -11,12 +11,10 @@ in the graph it convolves over (a step's targets stay visible), so the states ar
 factorisation of the friend graph: they place two users close when their neighbourhoods overlap at any distance,
 so it reaches friendships that local structure ranks low. On Last.fm this plain model alone ranks friendships
 about as well as the full scorer (test Hits@50 0.30 to 0.32 over three seeds against 0.30 through ``lp_check.py``),
-and about a fifth of the friendships each ranks in its top 50 are ones the other misses; the link score can add it
-(``model.link_autoencoder``; :mod:`socialgraph.train.autoencoder` fits it and its weight).
+and about a fifth of the friendships each ranks in its top 50 are ones the other misses. The link scorer can read
+its states beside the spectral positions (``model.link_autoencoder``; :mod:`socialgraph.train.autoencoder`).
 """
 from __future__ import annotations
-
-from typing import Optional
 
 import numpy as np
 import torch
@@ -32,9 +30,7 @@ def undirected_edge_index(pairs: np.ndarray) -> Tensor:
 class GraphAutoencoder(nn.Module):
     """``Embedding(num_nodes, dim)`` -> conv -> ReLU -> conv; ``conv`` is ``"gcn"`` or ``"sage"``.
 
-    ``forward(edge_index, num_nodes)`` returns the node states ``[num_nodes, dim]``; nodes beyond the trained ones
-    (users added after training) start from a zero vector, so their states come from their friends alone.
-    :meth:`score` gives the dot products of pairs.
+    ``forward(edge_index)`` returns the node states ``[num_nodes, dim]``; :meth:`score` the dot products of pairs.
     """
 
     def __init__(self, num_nodes: int, dim: int = 64, conv: str = "gcn") -> None:
@@ -52,11 +48,8 @@ class GraphAutoencoder(nn.Module):
         self.c1.reset_parameters()
         self.c2.reset_parameters()
 
-    def forward(self, edge_index: Tensor, num_nodes: Optional[int] = None) -> Tensor:
-        x = self.emb.weight
-        if num_nodes is not None and num_nodes > len(x):
-            x = torch.cat([x, x.new_zeros(num_nodes - len(x), x.shape[1])])
-        return self.c2(torch.relu(self.c1(x, edge_index)), edge_index)
+    def forward(self, edge_index: Tensor) -> Tensor:
+        return self.c2(torch.relu(self.c1(self.emb.weight, edge_index)), edge_index)
 
     @staticmethod
     def score(states: Tensor, pairs: Tensor) -> Tensor:

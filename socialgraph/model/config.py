@@ -43,15 +43,12 @@ class ModelConfig:
             (``docs/experiments.md``, round 8). Training computes them once per step fold (eleven eigenproblems:
             0.8 s each on 22,000 users, 12.6 s on 100,000); scoring about 15 % fewer candidate pairs a second.
         link_hidden: width of the link scorer's MLP.
-        link_autoencoder: width of a graph autoencoder over learned user vectors whose dot product is added to
-            the link logit, with a weight chosen on half of the validation friendships (see :mod:`~.autoencoder`
-            and :mod:`socialgraph.train.autoencoder`; full-batch training only, as the autoencoder convolves over
-            the whole graph); 0 (the default) switches it off. Through ``lp_check.py``
-            (``docs/experiments.md``, round 10): Last.fm 0.304 / 0.313 / 0.293 against 0.297 / 0.301 / 0.297
-            without it, twitch-engb 0.411 against 0.423 / 0.404, ego-facebook 0.879 (weight 0 chosen; 0.871 /
-            0.867 without). Added afterwards with a fixed weight it lifts Last.fm by 0.02 to 0.04 and twitch-engb by
-            0.01 but costs ego-facebook 0.04; half the validation pairs is too few to choose between the two
-            reliably, while the other half alone stops training earlier.
+        link_autoencoder: width ``d`` of the graph-autoencoder states appended to the users' positions (see
+            :mod:`~.autoencoder` and :mod:`socialgraph.train.autoencoder`); 0 switches them off. Off by default: it
+            costs one autoencoder fit for the training graph and one per step fold (eleven; on Last.fm 12 s each,
+            on ego-facebook about a minute), and only Last.fm is measured on three seeds. Through ``lp_check.py``
+            (``docs/experiments.md``, round 10), with 32: Last.fm 0.315 / 0.312 / 0.316 against 0.297 / 0.301 /
+            0.297 without.
     """
 
     dim: int = 64

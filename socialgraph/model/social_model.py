@@ -13,7 +13,6 @@ import torch
 from torch import Tensor, nn
 
 from socialgraph.model.config import ModelConfig
-from socialgraph.model.autoencoder import GraphAutoencoder
 from socialgraph.model.fusion import ModalityFusion
 from socialgraph.model.graph_encoder import GraphEncoder
 from socialgraph.model.heads.engagement import EngagementHead
@@ -29,8 +28,8 @@ class NodeInputs:
 
     ``known`` marks rows whose id vector was trained (all rows during training; new users at prediction time are
     unknown and get no id vector). ``positions`` ``[n, k]`` are the users' spectral positions in the training graph
-    (:mod:`~socialgraph.model.spectral`), present when the link scorer reads them; ``autoencoder`` ``[n, d]`` their
-    states in the graph autoencoder (:mod:`~socialgraph.model.autoencoder`), present once training has fitted it.
+    (:mod:`~socialgraph.model.spectral`) followed by their graph-autoencoder states
+    (:mod:`~socialgraph.model.autoencoder`), present when the link scorer reads them.
     """
 
     num: int
@@ -38,14 +37,12 @@ class NodeInputs:
     mask: dict[str, Tensor] = field(default_factory=dict)
     known: Optional[Tensor] = None
     positions: Optional[Tensor] = None
-    autoencoder: Optional[Tensor] = None
 
     def rows(self, index: Tensor) -> "NodeInputs":
         return NodeInputs(len(index), {m: v[index] for m, v in self.x.items()},
                           {m: v[index] for m, v in self.mask.items()},
                           None if self.known is None else self.known[index],
-                          None if self.positions is None else self.positions[index],
-                          None if self.autoencoder is None else self.autoencoder[index])
+                          None if self.positions is None else self.positions[index])
 
 
 @dataclass
@@ -78,26 +75,18 @@ class SocialModel(nn.Module):
                                config.dropout,
                                num_similarities=len(shape.user_dims) if config.link_feature_similarity != "off" else 0,
                                similarity_cold_only=config.link_feature_similarity == "cold",
-                               use_completion=config.link_completion > 0, num_positions=config.link_spectral)
+                               use_completion=config.link_completion > 0, num_positions=config.link_spectral + config.link_autoencoder)
         self.engagement = EngagementHead(dim, shape.num_users, shape.num_items) if shape.num_items else None
         self.preference = PreferenceHead(dim, shape.num_categories) if shape.num_categories else None
         self.reconstruction = FeatureDecoder(dim, shape.user_dims) if shape.user_dims else None
-        # The graph autoencoder is fitted after the rest, on its own (socialgraph.train.autoencoder), and its weight in
-        # the link logit chosen on validation pairs: 0 while the scorer trains.
-        self.autoencoder = None
-        if config.link_autoencoder:
-            self.autoencoder = GraphAutoencoder(shape.num_users, config.link_autoencoder)
-            self.register_buffer("autoencoder_weight", torch.zeros(()))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for emb in (self.user_id, self.item_id):
             if emb is not None:
                 nn.init.normal_(emb.weight, std=0.1)
-        if self.autoencoder is not None:
-            self.autoencoder_weight.zero_()
         for m in (self.user_fusion, self.item_fusion, self.encoder, self.link, self.engagement, self.preference,
-                  self.reconstruction, self.autoencoder):
+                  self.reconstruction):
             if m is not None:
                 m.reset_parameters()
 
@@ -123,26 +112,9 @@ class SocialModel(nn.Module):
         return h
 
     def score_links(self, z: Tensor, pairs: Tensor, structure: PairStructure, users: NodeInputs) -> Tensor:
-        """Link logits ``[B]`` of user-row ``pairs`` from node states ``z``, pair structure and the users' inputs,
-        plus ``autoencoder_weight`` times the pair's graph-autoencoder score when the users have those states."""
+        """Link logits ``[B]`` of user-row ``pairs`` from node states ``z``, pair structure and the users' inputs."""
         sim = feature_similarity(users, pairs) if self.link.num_similarities else None
-        logit = self.link(z, pairs, structure, sim, users.positions)
-        if users.autoencoder is not None and self.uses_autoencoder():
-            logit = logit + self.autoencoder_weight * GraphAutoencoder.score(users.autoencoder, pairs)
-        return logit
-
-    def uses_autoencoder(self) -> bool:
-        """Whether link logits include the graph autoencoder's term (it is fitted and has a weight)."""
-        return self.autoencoder is not None and bool(self.autoencoder_weight != 0)
-
-    @torch.no_grad()
-    def autoencoder_states(self, friend_index: Tensor, num_users: int) -> Optional[Tensor]:
-        """The users' graph-autoencoder states over the friend ``edge_index`` (both directions), or ``None`` when
-        the link logit does not use them."""
-        if not self.uses_autoencoder():
-            return None
-        self.autoencoder.eval()
-        return self.autoencoder(friend_index, num_users)
+        return self.link(z, pairs, structure, sim, users.positions)
 
     def forward(self, users: NodeInputs, edge_index: dict[tuple, Tensor], items: Optional[NodeInputs] = None,
                 user_rows: Optional[Tensor] = None, item_rows: Optional[Tensor] = None) -> dict[str, Tensor]:

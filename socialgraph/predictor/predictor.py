@@ -184,7 +184,6 @@ class Predictor:
         """User (and item) states after message passing, cached until users or edges change."""
         if self._z is None:
             f = self.fitted
-            f.refresh_autoencoder()
             self._z = node_states(f.model, f.encoded.users, f.encoded.items, f.adjacency, f.edge_index,
                                   layerwise=self.layerwise)
         return self._z

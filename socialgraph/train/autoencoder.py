@@ -1,26 +1,27 @@
-"""Fitting the graph autoencoder (:mod:`socialgraph.model.autoencoder`) and its weight in the link score.
+"""Fitting the graph autoencoder (:mod:`socialgraph.model.autoencoder`) whose states join the users' positions.
 
 The autoencoder trains on its own, full-batch, with binary cross-entropy of :math:`g_u^\\top g_v` against as many
-uniform non-edges (PyG ``negative_sampling``) as training friendships, every training friendship in the graph it
-convolves over; the weights with the best validation Hits@50 are kept. The link score is then
+uniform non-edges (PyG ``negative_sampling``) as training friendships, every one of those friendships in the graph it
+convolves over; with validation pairs, the weights with the best validation Hits@50 are kept.
 
-.. math::
-    s(u, v) = \\mathrm{scorer}(u, v) + w \\, g_u^\\top g_v,
+Its states are appended to the spectral positions that the link scorer reads as products :math:`p_u \\odot p_v`
+(:mod:`~socialgraph.model.heads.link`), so the scorer learns how much the autoencoder's opinion is worth for each kind
+of pair (by degree, by common neighbours) instead of adding it with one global weight. As with the spectral
+positions, a training step must read states in which its own targets played no part: trained with its targets
+visible, the autoencoder scores every training friendship highly, and a scorer that learned from that would trust
+it far more than test pairs deserve. So each step fold gets an autoencoder trained without that fold, its states
+rotated onto those of the autoencoder of all training friendships (orthogonal Procrustes,
+:func:`~socialgraph.model.spectral.align`), which validation and prediction read.
 
-with :math:`w` chosen among small multiples of :math:`\\sigma_{\\mathrm{scorer}} / \\sigma_{g}` (the two scores' spreads
-over validation non-edges) by the mean Hits@20/50/100 that early stopping uses, 0 when the term does not help.
-
-The trainer holds half of the validation friendships out of early stopping and out of the autoencoder's own model
-selection to choose :math:`w`. Chosen on the same pairs that had picked the scorer's weights, :math:`w` came out 0 on
-four of four runs (Last.fm, three seeds; twitch-engb) where adding the term afterwards raised test Hits@50 by 0.01 to
-0.04: a score that is the best of many validation passes makes any addition look worse than it is. Stacking on
-held-out pairs rather than training the term with the scorer matters too: with its targets visible the autoencoder
-scores every training friendship highly, so a scorer trained beside it would learn to trust it more than test pairs
-deserve.
+Measured through ``lp_check.py`` on Last.fm (``docs/experiments.md``, round 10): test Hits@50 0.315 / 0.312 / 0.316
+over training seeds 0 / 1 / 2, against 0.297 / 0.301 / 0.297 without. Adding the autoencoder's score to the logit
+with a weight chosen on validation pairs instead reached 0.304 / 0.313 / 0.293: half a validation slice is too few
+pairs to choose that weight.
 """
 from __future__ import annotations
 
 import random
+from typing import Optional
 
 import numpy as np
 import torch
@@ -29,11 +30,9 @@ from tqdm.auto import tqdm
 
 from socialgraph.data.protocol import evaluate_link_scores
 from socialgraph.model.autoencoder import GraphAutoencoder, undirected_edge_index
+from socialgraph.model.spectral import align
 
-# Multiples of the spread ratio sigma_scorer / sigma_g tried for the autoencoder's weight.
-WEIGHT_GRID = (0.0, 0.0625, 0.125, 0.25, 0.5, 1.0)
-# Fewest validation friendships in the half that chooses the weight; with fewer the term is left out.
-MIN_STACKING_PAIRS = 50
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
 
 
 def fit_graph_autoencoder(num_nodes: int, train: np.ndarray, val: np.ndarray, val_neg: np.ndarray, *,
@@ -52,16 +51,15 @@ def fit_graph_autoencoder(num_nodes: int, train: np.ndarray, val: np.ndarray, va
     model = GraphAutoencoder(num_nodes, dim, conv)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     ei = undirected_edge_index(train)
-    pos = torch.from_numpy(np.ascontiguousarray(np.asarray(train, dtype=np.int64).reshape(-1, 2).T))
+    pos = torch.from_numpy(np.ascontiguousarray(np.asarray(train, dtype=np.int64).reshape(-1, 2)))
     val_t, neg_t = (torch.from_numpy(np.asarray(p, dtype=np.int64).reshape(-1, 2)) for p in (val, val_neg))
     best, best_state = -1.0, None
     for epoch in tqdm(range(epochs), desc=f"{conv}-gae", disable=not progress, leave=False):
         model.train()
         opt.zero_grad()
         z = model(ei)
-        neg = negative_sampling(ei, num_nodes=num_nodes, num_neg_samples=pos.size(1))
-        lp = (z[pos[0]] * z[pos[1]]).sum(-1)
-        ln = (z[neg[0]] * z[neg[1]]).sum(-1)
+        neg = negative_sampling(ei, num_nodes=num_nodes, num_neg_samples=len(pos)).t()
+        lp, ln = model.score(z, pos), model.score(z, neg)
         loss = F.binary_cross_entropy_with_logits(torch.cat([lp, ln]),
                                                   torch.cat([torch.ones_like(lp), torch.zeros_like(ln)]))
         loss.backward()
@@ -85,18 +83,30 @@ def autoencoder_states(model: GraphAutoencoder, pairs: np.ndarray) -> torch.Tens
     return model.eval()(undirected_edge_index(pairs))
 
 
-def choose_weight(scorer_pos: np.ndarray, scorer_neg: np.ndarray, ae_pos: np.ndarray,
-                  ae_neg: np.ndarray) -> tuple[float, dict]:
-    """The autoencoder's weight :math:`w` in ``scorer + w * autoencoder`` that gives the best mean Hits@20/50/100
-    of held-out positives against non-edges, among multiples :data:`WEIGHT_GRID` of the spread ratio (ties go to
-    the smaller); returns ``(w, {multiple: criterion})``."""
-    spread = float(np.std(ae_neg))
-    if spread == 0 or not len(scorer_pos) or not len(scorer_neg):
-        return 0.0, {}
-    unit = float(np.std(scorer_neg)) / spread
-    tried = {}
-    for m in WEIGHT_GRID:
-        r = evaluate_link_scores(scorer_pos + m * unit * ae_pos, scorer_neg + m * unit * ae_neg)
-        tried[m] = (r["hits@20"] + r["hits@50"] + r["hits@100"]) / 3
-    best = max(WEIGHT_GRID, key=lambda m: (tried[m], -m))
-    return best * unit, tried
+def autoencoder_positions(train: np.ndarray, num_nodes: int, dim: int, *, val: Optional[np.ndarray] = None,
+                          val_neg: Optional[np.ndarray] = None, rms: float = 1.0, epochs: int = 300, seed: int = 0,
+                          progress: bool = False) -> np.ndarray:
+    """float32 ``[n, dim]`` states of an autoencoder trained on (and convolving over) the ``train`` friendships,
+    scaled so that their root mean square entry is ``rms`` (the spectral positions' own, so both parts of the
+    positions start on the same footing)."""
+    model = fit_graph_autoencoder(num_nodes, train, _NO_PAIRS if val is None else val,
+                                  _NO_PAIRS if val_neg is None else val_neg, dim=dim, epochs=epochs, seed=seed,
+                                  progress=progress)
+    g = autoencoder_states(model, train).numpy().astype(np.float64)
+    size = float(np.sqrt(np.mean(g ** 2)))
+    return (g * (rms / size if size > 0 else 1.0)).astype(np.float32)
+
+
+def held_out_autoencoder_positions(edges: np.ndarray, num_nodes: int, folds: np.ndarray, reference: np.ndarray, *,
+                                   val: Optional[np.ndarray] = None, val_neg: Optional[np.ndarray] = None,
+                                   epochs: int = 300, seed: int = 0, progress: bool = False) -> np.ndarray:
+    """float32 ``[F, n, d]``: for each fold ``f`` of the training ``edges`` (``folds[e]`` in ``0..F-1``), the
+    :func:`autoencoder_positions` of the graph without that fold, rotated onto ``reference`` (those of the whole
+    graph) and scaled like it."""
+    rms = float(np.sqrt(np.mean(reference.astype(np.float64) ** 2)))
+    out = np.empty((int(folds.max()) + 1, num_nodes, reference.shape[1]), dtype=np.float32)
+    for f in tqdm(range(out.shape[0]), desc="autoencoder folds", disable=not progress, leave=False):
+        g = autoencoder_positions(edges[folds != f], num_nodes, reference.shape[1], val=val, val_neg=val_neg,
+                                  rms=rms, epochs=epochs, seed=seed)
+        out[f] = align(g, reference)
+    return out

@@ -173,9 +173,12 @@ def load_bundle(path: Union[str, os.PathLike]) -> FittedModel:
     inputs = load_numpy(str(path / "inputs.safetensors"))
     graph = read_folder(path / "graph")
     users = _inputs_from("users", inputs, graph.num_users)
-    if config.model.link_spectral and users.positions is None:
-        raise BundleError(f"{path}: the model reads spectral positions (model.link_spectral: "
-                          f"{config.model.link_spectral}) and inputs.safetensors has none; the bundle is incomplete")
+    width = config.model.link_spectral + config.model.link_autoencoder
+    if width and (users.positions is None or users.positions.shape[1] != width):
+        raise BundleError(f"{path}: the model reads {width} position columns per user (model.link_spectral "
+                          f"{config.model.link_spectral} + link_autoencoder {config.model.link_autoencoder}) and "
+                          f"inputs.safetensors has {0 if users.positions is None else users.positions.shape[1]}; the "
+                          f"bundle is incomplete")
     items = _inputs_from("items", inputs, graph.num_items) if graph.num_items else None
     edges = load_numpy(str(path / "edges.safetensors"))
     encoded = EncodedGraph(encoders.get("users"), encoders.get("items"), users, items)

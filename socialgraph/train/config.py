@@ -45,8 +45,8 @@ class TrainConfig:
         engagement_batch_size: engagements per step for the engagement head.
         engagement_kind: ``implicit`` (counts, clicks: ranking loss with sampled negative items), ``explicit``
             (ratings: squared error), or ``auto`` (explicit when values are integers of at most 10).
-        autoencoder_epochs: full-batch epochs of the graph autoencoder fitted after the rest
-            (``model.link_autoencoder``).
+        autoencoder_epochs: full-batch epochs of each graph autoencoder whose states join the positions
+            (``model.link_autoencoder``; one for the whole training graph and one per step fold).
     """
 
     epochs: int = 100

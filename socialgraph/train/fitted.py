@@ -5,7 +5,7 @@ methods take and return row indices; external ids are the predictor's business.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -69,18 +69,8 @@ class FittedModel:
         """Node states of every user (and item) after message passing, computed once and cached."""
         if self._z is None:
             self.model.eval()
-            self.refresh_autoencoder()
             self._z = self.model(self.encoded.users, self.edge_index(), self.encoded.items)
         return self._z
-
-    def refresh_autoencoder(self) -> None:
-        """Recompute the users' graph-autoencoder states over the message-passing graph (``None`` when the link
-        logit does not use them) and keep them with the user inputs, where the link scorer reads them."""
-        users = self.encoded.users
-        if not self.model.uses_autoencoder() and users.autoencoder is None:
-            return  # nothing to compute, nothing stale to drop
-        states = self.model.autoencoder_states(self.edge_index()[FRIEND], users.num)
-        self.encoded = replace(self.encoded, users=replace(users, autoencoder=states))
 
     @torch.no_grad()
     def link_logits(self, pairs: np.ndarray, batch_size: int = 65536) -> np.ndarray:

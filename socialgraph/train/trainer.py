@@ -36,7 +36,7 @@ from socialgraph.model.losses import MultiTaskLoss
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.model.spectral import held_out_positions, spectral_positions
-from socialgraph.train.autoencoder import MIN_STACKING_PAIRS, autoencoder_states, choose_weight, fit_graph_autoencoder
+from socialgraph.train.autoencoder import autoencoder_positions, held_out_autoencoder_positions
 from socialgraph.train.config import Config
 from socialgraph.train.fitted import FittedModel, build_edge_index
 from socialgraph.train.inputs import encode_graph
@@ -99,9 +99,23 @@ class Trainer:
         if not has_links and eng is None:
             raise ValueError(f"{graph.name!r}: nothing to learn from: no friend pairs and no engagements")
         encoded = encode_graph(graph, cfg.encoders, None, None if eng is None else eng.train)
+        # As many validation negatives as the benchmark protocol uses, so validation Hits@K means what test Hits@K
+        # means (fewer negatives inflate Hits@K and make early stopping pick noise).
+        num_val_neg = min(10_000, max(1, n * (n - 1) // 2 - len(links.train) - len(links.val)) // 2)
+        val_neg = uniform_negatives(n, num_val_neg,
+                                    np.r_[links.train, links.val, links.test if links.test is not None
+                                          else np.zeros((0, 2), np.int64)], seed=cfg.train.seed + 1)
+        # Users' positions for the link scorer: spectral positions, then graph-autoencoder states.
+        spectral, ae = None, None
         if cfg.model.link_spectral:
-            positions = spectral_positions(adjacency_from_edges(links.train, n), cfg.model.link_spectral,
-                                           seed=cfg.train.seed)
+            spectral = spectral_positions(adjacency_from_edges(links.train, n), cfg.model.link_spectral,
+                                          seed=cfg.train.seed)
+        if cfg.model.link_autoencoder and has_links:
+            ae = autoencoder_positions(links.train, n, cfg.model.link_autoencoder, val=links.val, val_neg=val_neg,
+                                       rms=1 / math.sqrt(n), epochs=cfg.train.autoencoder_epochs, seed=cfg.train.seed,
+                                       progress=self.progress)
+        if spectral is not None or ae is not None:
+            positions = np.concatenate([p for p in (spectral, ae) if p is not None], axis=1)
             encoded = replace(encoded, users=replace(encoded.users, positions=torch.from_numpy(positions)))
         pref = self._preference(graph, eng)
         shape = ModelShape(num_users=n, user_dims={m: int(v.shape[1]) for m, v in encoded.users.x.items()},
@@ -111,10 +125,8 @@ class Trainer:
                            num_categories=0 if pref is None else len(pref[0].names))
         model = SocialModel(cfg.model, shape)
         mtl = MultiTaskLoss(cfg.loss)
-        # The graph autoencoder is fitted on its own after the rest (socialgraph.train.autoencoder).
-        own = {id(p) for p in model.autoencoder.parameters()} if model.autoencoder is not None else set()
-        opt = torch.optim.Adam([p for p in model.parameters() if id(p) not in own] + list(mtl.parameters()),
-                               lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        opt = torch.optim.Adam(list(model.parameters()) + list(mtl.parameters()), lr=cfg.train.lr,
+                               weight_decay=cfg.train.weight_decay)
         if kind == "explicit" and model.engagement is not None and eng is not None and len(eng.train):
             e = graph.engagements[eng.train]
             model.engagement.set_baseline(e[:, 0], e[:, 1], graph.engagement_value[eng.train])
@@ -124,12 +136,6 @@ class Trainer:
         users = self._hide_preference_column(encoded.users, pref)
         known = sp.csr_matrix(adjacency_from_edges(np.r_[links.train, links.val], n))
         train_adj = adjacency_from_edges(links.train, n) if cfg.train.structure_graph == "full" else None
-        # As many validation negatives as the benchmark protocol uses, so validation Hits@K means what test Hits@K
-        # means (fewer negatives inflate Hits@K and make early stopping pick noise).
-        num_val_neg = min(10_000, max(1, n * (n - 1) // 2 - len(links.train) - len(links.val)) // 2)
-        val_neg = uniform_negatives(n, num_val_neg,
-                                    np.r_[links.train, links.val, links.test if links.test is not None
-                                          else np.zeros((0, 2), np.int64)], seed=cfg.train.seed + 1)
         sampled = cfg.train.mode == "sampled" or (cfg.train.mode == "auto" and
                                                   2 * len(links.train) > cfg.train.full_batch_max_edges)
         if has_links:
@@ -143,23 +149,23 @@ class Trainer:
                                                            eta_min=cfg.train.lr * 0.1)
         best, best_state, bad = -math.inf, None, 0
         link_val = has_links and len(links.val) > 0
-        # With the graph autoencoder, half of the validation friendships stay away from early stopping and from the
-        # autoencoder's own model selection, to choose its weight in the link logit: on the pairs that selected the
-        # scorer's weights, any addition looks worse than it is (socialgraph.train.autoencoder).
-        select_val, stack_val = links.val, None
-        if model.autoencoder is not None and link_val and not sampled and len(links.val) >= 2 * MIN_STACKING_PAIRS:
-            p = np.random.default_rng(cfg.train.seed + 2).permutation(len(links.val))
-            select_val, stack_val = (links.val[np.sort(p[:len(p) // 2])], links.val[np.sort(p[len(p) // 2:])])
         eng_val = not has_links and eng is not None and len(eng.val) > 0 and model.engagement is not None
-        # With spectral positions the steps' targets are fixed folds, each step reading positions computed without
-        # its own fold (see held_out_positions); otherwise every epoch deals the friendships out afresh.
+        # With positions the steps' targets are fixed folds, each step reading positions computed without its own
+        # fold (see held_out_positions, held_out_autoencoder_positions); otherwise every epoch deals the friendships
+        # out afresh.
         fold_perm, fold_positions = None, None
-        if cfg.model.link_spectral and has_links:
+        if (spectral is not None or ae is not None) and has_links:
             fold_perm = rng.permutation(len(links.train))
             folds = np.empty(len(links.train), dtype=np.int64)
             folds[fold_perm] = (np.arange(len(links.train)) // batch) % min(steps, SPECTRAL_FOLDS)
-            fold_positions = torch.from_numpy(held_out_positions(links.train, n, folds,
-                                                                 encoded.users.positions.numpy(), seed=cfg.train.seed))
+            parts = []
+            if spectral is not None:
+                parts.append(held_out_positions(links.train, n, folds, spectral, seed=cfg.train.seed))
+            if ae is not None:
+                parts.append(held_out_autoencoder_positions(links.train, n, folds, ae, val=links.val,
+                                                            val_neg=val_neg, epochs=cfg.train.autoencoder_epochs,
+                                                            seed=cfg.train.seed, progress=self.progress))
+            fold_positions = torch.from_numpy(np.concatenate(parts, axis=2))
         bar = tqdm(range(cfg.train.epochs), desc=f"train {graph.name}", disable=not self.progress, unit="epoch")
         start = time.time()
         for epoch in bar:
@@ -186,7 +192,7 @@ class Trainer:
                 fitted.invalidate()
                 record = {"epoch": epoch + 1, "loss": total / steps}
                 if link_val:
-                    val = evaluate_link_scores(fitted.link_logits(select_val), fitted.link_logits(val_neg))
+                    val = evaluate_link_scores(fitted.link_logits(links.val), fitted.link_logits(val_neg))
                     # Early stopping on the mean of Hits@20/50/100: one Hits@K of a few hundred positives is too
                     # noisy.
                     criterion = (val["hits@20"] + val["hits@50"] + val["hits@100"]) / 3
@@ -216,8 +222,6 @@ class Trainer:
         # probabilities mean what they say; stored with the metrics, hence in the bundle's meta.json.
         fitted.mp_edges = links.train
         fitted.invalidate()
-        if stack_val is not None:
-            fitted.metrics["autoencoder"] = self._fit_autoencoder(fitted, links.train, select_val, stack_val, val_neg)
         calibration = platt_calibration(fitted.link_logits(links.val), fitted.link_logits(val_neg)) \
             if link_val else None
         # At prediction time messages pass over every known friendship, validation ones included.
@@ -229,35 +233,14 @@ class Trainer:
             model.engagement.fit_weights(z["user"], z["item"], torch.from_numpy(val[:, 0]),
                                          torch.from_numpy(val[:, 1]),
                                          torch.from_numpy(graph.engagement_value[eng.val].astype(np.float32)))
-        fitted.metrics.update({"train_seconds": round(time.time() - start, 2),
-                               "epochs": len(self.history) and self.history[-1]["epoch"],
-                               "best_val_hits@20_50_100": best if link_val else None, "calibration": calibration})
+        fitted.metrics = {"train_seconds": round(time.time() - start, 2),
+                          "epochs": len(self.history) and self.history[-1]["epoch"],
+                          "best_val_hits@20_50_100": best if link_val else None, "calibration": calibration}
         if best_state is not None and eng_val:
             fitted.metrics["best_val_engagement"] = {"rmse": -best} if kind == "explicit" else {"recall@20": best}
         if (links.test is not None and links.test_negatives is not None) or not has_links:
             fitted.metrics["test"] = evaluate(fitted, links, eng, pref)
         return fitted
-
-    def _fit_autoencoder(self, fitted: FittedModel, train: np.ndarray, select_val: np.ndarray,
-                         stack_val: np.ndarray, val_neg: np.ndarray) -> dict:
-        """Fit the graph autoencoder on the ``train`` friendships into the model (keeping its best state on
-        ``select_val``) and choose its weight in the link logit on ``stack_val`` (``fitted`` passes messages over
-        ``train``); returns what to record about it."""
-        cfg, model = self.config, fitted.model
-        t = time.time()
-        ae = fit_graph_autoencoder(fitted.graph.num_users, train, select_val, val_neg,
-                                   dim=cfg.model.link_autoencoder, epochs=cfg.train.autoencoder_epochs,
-                                   seed=cfg.train.seed, progress=self.progress)
-        model.autoencoder.load_state_dict(ae.state_dict())
-        g = autoencoder_states(ae, train)
-        ae_pos, ae_neg = (ae.score(g, torch.from_numpy(np.asarray(p, dtype=np.int64))).numpy()
-                          for p in (stack_val, val_neg))
-        weight, tried = choose_weight(fitted.link_logits(stack_val), fitted.link_logits(val_neg), ae_pos, ae_neg)
-        model.autoencoder_weight.fill_(weight)
-        fitted.invalidate()
-        return {"weight": float(model.autoencoder_weight), "stacking_pairs": int(len(stack_val)),
-                "val_hits@20_50_100_by_multiple": {str(k): round(v, 4) for k, v in tried.items()},
-                "seconds": round(time.time() - t, 2)}
 
     # ------------------------------------------------------------------ one step
     def _step(self, model: SocialModel, mtl: MultiTaskLoss, graph: SocialGraph, users: NodeInputs,
