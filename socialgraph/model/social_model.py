@@ -75,7 +75,8 @@ class SocialModel(nn.Module):
                                config.dropout,
                                num_similarities=len(shape.user_dims) if config.link_feature_similarity != "off" else 0,
                                similarity_cold_only=config.link_feature_similarity == "cold",
-                               use_completion=config.link_completion > 0, num_positions=config.link_spectral + config.link_autoencoder)
+                               use_completion=config.link_completion > 0,
+                               num_positions=config.link_spectral + config.link_autoencoder)
         self.engagement = EngagementHead(dim, shape.num_users, shape.num_items) if shape.num_items else None
         self.preference = PreferenceHead(dim, shape.num_categories) if shape.num_categories else None
         self.reconstruction = FeatureDecoder(dim, shape.user_dims) if shape.user_dims else None

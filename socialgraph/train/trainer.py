@@ -110,10 +110,11 @@ class Trainer:
         if cfg.model.link_spectral:
             spectral = spectral_positions(adjacency_from_edges(links.train, n), cfg.model.link_spectral,
                                           seed=cfg.train.seed)
-        if cfg.model.link_autoencoder and has_links:
+        if cfg.model.link_autoencoder:  # zeros without friendships: nothing to factorise, but the width is fixed
             ae = autoencoder_positions(links.train, n, cfg.model.link_autoencoder, val=links.val, val_neg=val_neg,
                                        rms=1 / math.sqrt(n), epochs=cfg.train.autoencoder_epochs, seed=cfg.train.seed,
-                                       progress=self.progress)
+                                       progress=self.progress) if has_links \
+                else np.zeros((n, cfg.model.link_autoencoder), dtype=np.float32)
         if spectral is not None or ae is not None:
             positions = np.concatenate([p for p in (spectral, ae) if p is not None], axis=1)
             encoded = replace(encoded, users=replace(encoded.users, positions=torch.from_numpy(positions)))
