@@ -47,8 +47,9 @@ class ModelConfig:
             :mod:`~.autoencoder` and :mod:`socialgraph.train.autoencoder`); 0 switches them off. Off by default: it
             costs one autoencoder fit for the training graph and one per step fold (eleven; on Last.fm 12 s each,
             on ego-facebook 2 to 3 min beside other jobs), and only Last.fm is measured on three seeds. Through
-            ``lp_check.py`` (``docs/experiments.md``, round 10), with 32: Last.fm 0.315 / 0.312 / 0.316 against 0.297 / 0.301 /
-            0.297 without, twitch-engb 0.411 against 0.423 / 0.404, ego-facebook 0.866 against 0.871 / 0.867.
+            ``lp_check.py`` (``docs/experiments.md``, round 10), with 32: Last.fm 0.315 / 0.312 / 0.316 against
+            0.297 / 0.301 / 0.297 without, twitch-engb 0.411 against 0.423 / 0.404, ego-facebook 0.866 against
+            0.871 / 0.867.
     """
 
     dim: int = 64
