@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from socialgraph.bench.gae import fit_gae
+
 WEIGHTS = (0.1, 0.25, 0.5, 1.0)
 BUCKETS = ((0, 0), (1, 2), (3, 5), (6, 20), (21, 10**9))
 
@@ -76,8 +78,6 @@ def main() -> None:
     for restart in (0.15, 0.5):
         pi = ppr(adj, restart)
         signals[f"ppr{restart}"] = np.log(pi[p[:, 0], p[:, 1]] + pi[p[:, 1], p[:, 0]] + 1e-7)
-    from socialgraph.bench.gae import fit_gae
-
     none = np.zeros((0, 2), np.int64)
     signals["gae"] = fit_gae(n, f, none, none, seed=0)(p)
     eng_path = args.folder / "data" / "engagements.csv"

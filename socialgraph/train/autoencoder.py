@@ -93,7 +93,7 @@ def autoencoder_positions(train: np.ndarray, num_nodes: int, dim: int, *, val: O
                                   _NO_PAIRS if val_neg is None else val_neg, dim=dim, epochs=epochs, seed=seed,
                                   progress=progress)
     g = autoencoder_states(model, train).numpy().astype(np.float64)
-    size = float(np.sqrt(np.mean(g ** 2)))
+    size = _rms(g)
     return (g * (rms / size if size > 0 else 1.0)).astype(np.float32)
 
 
@@ -103,10 +103,15 @@ def held_out_autoencoder_positions(edges: np.ndarray, num_nodes: int, folds: np.
     """float32 ``[F, n, d]``: for each fold ``f`` of the training ``edges`` (``folds[e]`` in ``0..F-1``), the
     :func:`autoencoder_positions` of the graph without that fold, rotated onto ``reference`` (those of the whole
     graph) and scaled like it."""
-    rms = float(np.sqrt(np.mean(reference.astype(np.float64) ** 2)))
+    rms = _rms(reference)
     out = np.empty((int(folds.max()) + 1, num_nodes, reference.shape[1]), dtype=np.float32)
     for f in tqdm(range(out.shape[0]), desc="autoencoder folds", disable=not progress, leave=False):
         g = autoencoder_positions(edges[folds != f], num_nodes, reference.shape[1], val=val, val_neg=val_neg,
                                   rms=rms, epochs=epochs, seed=seed)
         out[f] = align(g, reference)
     return out
+
+
+def _rms(x: np.ndarray) -> float:
+    """Root mean square entry of ``x`` (in float64)."""
+    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))

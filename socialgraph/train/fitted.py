@@ -13,6 +13,7 @@ import scipy.sparse as sp
 import torch
 
 from socialgraph.data.graph import SocialGraph
+from socialgraph.model.autoencoder import undirected_edge_index
 from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import SocialModel
@@ -104,8 +105,7 @@ class FittedModel:
 def build_edge_index(friend_pairs: np.ndarray, graph: SocialGraph,
                      engagement_rows: Optional[np.ndarray]) -> dict[tuple, torch.Tensor]:
     """PyG edge indices: friendships in both directions, and engagements both ways when given."""
-    t = torch.from_numpy(np.ascontiguousarray(np.asarray(friend_pairs, dtype=np.int64).T))
-    out = {FRIEND: torch.cat([t, t.flip(0)], dim=1)}
+    out = {FRIEND: undirected_edge_index(friend_pairs)}
     if engagement_rows is not None and graph.engagements is not None:
         e = torch.from_numpy(np.ascontiguousarray(graph.engagements[engagement_rows].T))
         out[ENGAGES] = e
