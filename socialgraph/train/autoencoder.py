@@ -13,10 +13,11 @@ it far more than test pairs deserve. So each step fold gets an autoencoder train
 rotated onto those of the autoencoder of all training friendships (orthogonal Procrustes,
 :func:`~socialgraph.model.spectral.align`), which validation and prediction read.
 
-Measured through ``lp_check.py`` on Last.fm (``docs/experiments.md``, round 10): test Hits@50 0.315 / 0.312 / 0.316
-over training seeds 0 / 1 / 2, against 0.297 / 0.301 / 0.297 without. Adding the autoencoder's score to the logit
-with a weight chosen on validation pairs instead reached 0.304 / 0.313 / 0.293: half a validation slice is too few
-pairs to choose that weight.
+Measured through ``lp_check.py`` on Last.fm (``docs/experiments.md``, rounds 10 and 11): test Hits@50 0.320 / 0.301 /
+0.299 over training seeds 0 / 1 / 2, against 0.297 / 0.301 / 0.297 without (a prototype reached 0.315 / 0.312 /
+0.316); the other social graphs do not move. Adding the autoencoder's score to the logit with a weight chosen on
+validation pairs instead reached 0.304 / 0.313 / 0.293: half a validation slice is too few pairs to choose that
+weight.
 """
 from __future__ import annotations
 
