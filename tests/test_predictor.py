@@ -76,6 +76,23 @@ def test_calibration_comes_from_training(predictor):
     assert meta["positives"] > 0 and meta["negatives"] > 0
 
 
+def test_suggestions_rank_by_log_odds_where_probabilities_saturate(predictor):
+    # A steep calibration rounds the best candidates' probabilities to exactly 1.0, as a well-connected user's are
+    # in practice; the order must still follow the model's logits, in the Predictor and in the job's scorer alike.
+    from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
+    from socialgraph.predictor.calibration import Calibration
+
+    predictor.calibration = Calibration(a=200.0, b=0.0, method="platt")
+    user = predictor.graph.user_ids[int(np.argmax(np.diff(predictor.adjacency.indptr)))]
+    got = predictor.suggest(user, k=10)
+    assert sum(s.score == 1.0 for s in got) >= 2  # ties in probability: the case under test
+    logits = predictor.link_logits(predictor.pair_rows([(user, s.user_id) for s in got]))
+    assert (np.diff(logits) <= 0).all(), logits
+    scorer = ShardScorer.from_predictor(predictor, CandidateConfig(k=10))
+    shard = scorer.run(predictor.rows([user]))
+    assert shard.candidate_id.tolist() == [s.user_id for s in got]
+
+
 def test_unknown_ids_are_clear_errors(predictor):
     with pytest.raises(UnknownUserError, match="unknown user id 99999"):
         predictor.score(1, 99999)

@@ -124,8 +124,9 @@ class ShardScorer:
         if len(self.hidden):
             ok &= ~np.isin(cand, self.hidden)
         rows, cand, u = rows[ok], cand[ok], u[ok]
-        p = self.calibration(self.logits(np.stack([u, cand], 1)))
-        order = np.lexsort((cand, -p, rows))
+        logits = self.logits(np.stack([u, cand], 1))
+        p = self.calibration(logits)
+        order = np.lexsort((cand, -self.calibration.log_odds(logits), rows))
         rows, cand, u, p = rows[order], cand[order], u[order], p[order]
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
         keep = rank < cfg.k

@@ -32,8 +32,13 @@ class Calibration:
             return cls()
         return cls(float(c["a"]), float(c["b"]), str(c.get("method", "platt")))
 
+    def log_odds(self, logits: np.ndarray) -> np.ndarray:
+        """``a * logit + b`` in float64: ranks like the probability, but never ties where the probability rounds to
+        1.0 (a log-odds above about 37), as it does for well-connected users' best candidates. Rank by this."""
+        return self.a * np.asarray(logits, dtype=np.float64) + self.b
+
     def __call__(self, logits: np.ndarray) -> np.ndarray:
-        x = self.a * np.asarray(logits, dtype=np.float64) + self.b
+        x = self.log_odds(logits)
         # Split by sign so exp never overflows.
         out = np.empty_like(x)
         pos = x >= 0

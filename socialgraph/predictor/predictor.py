@@ -274,8 +274,9 @@ class Predictor:
         if len(cand) == 0:
             return []
         pairs = np.stack([np.full(len(cand), r), cand], 1)
-        p = self.calibration(self.link_logits(pairs))
-        order = np.lexsort((cand, -p))[:k]
+        logits = self.link_logits(pairs)
+        p = self.calibration(logits)
+        order = np.lexsort((cand, -self.calibration.log_odds(logits)))[:k]
         return [self._suggestion(r, int(cand[i]), float(p[i]), bool(source_ann[i]), hide) for i in order]
 
     def _allowed(self, users: np.ndarray, cand: np.ndarray, hide: set) -> np.ndarray:
