@@ -107,9 +107,11 @@ def demo(
             continue
         uid = graph.user_ids[hits[0]]
         typer.echo(f"\nPages suggested for {page!r}:")
-        for s in predictor.suggest(uid, k=k)[:5]:
+        for rank, s in enumerate(predictor.suggest(uid, k=k)[:5], 1):
             cand = names.iloc[int(graph.user_index([s.user_id])[0])]
-            typer.echo(f"  {s.score:.3f}  {cand}  ({'; '.join(s.reasons)})")
+            # Hub pages' best candidates are near-certain: three decimals would print a column of 1.000.
+            p = ">0.999" if s.score > 0.999 else f"{s.score:.3f}"
+            typer.echo(f"  {rank}. {cand}  (p {p}; {'; '.join(s.reasons)})")
     report = {"dataset": graph.name, "model": ours, "best_heuristic": {best_name: heur[best_name]},
               "gcn_autoencoder": gae_scores, "seconds": round(time.time() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
