@@ -46,11 +46,11 @@ class ModelConfig:
         link_autoencoder: width ``d`` of the graph-autoencoder states appended to the users' positions (see
             :mod:`~.autoencoder` and :mod:`socialgraph.train.autoencoder`); 0 switches them off. Off by default: it
             costs one autoencoder fit for the training graph and one per step fold (eleven; on Last.fm 12 s each;
-            the ``seal`` suite's C.elegans fit took 50 s instead of 9) and, measured through ``lp_check.py``
-            (``docs/experiments.md``, rounds 10 and 11), it moves no graph beyond its seed spread. With 32:
-            Last.fm 0.320 / 0.301 / 0.299 (seeds 0 / 1 / 2) against 0.297 / 0.301 / 0.297 without, twitch-engb
-            0.411 / 0.424 against 0.423 / 0.404, ego-facebook 0.866 / 0.867 against 0.871 / 0.867, musae-facebook
-            0.878 against 0.881 / 0.878.
+            the ``seal`` suite's C.elegans fit took 50 s beside other jobs instead of 9) and, measured through
+            ``lp_check.py`` (``docs/experiments.md``, rounds 10 and 11), it moves no graph beyond its seed spread.
+            With 32: Last.fm 0.320 / 0.301 / 0.299 (seeds 0 / 1 / 2) against 0.297 / 0.301 / 0.297 without,
+            twitch-engb 0.411 / 0.424 against 0.423 / 0.404, ego-facebook 0.866 / 0.867 against 0.871 / 0.867,
+            musae-facebook 0.878 against 0.881 / 0.878.
     """
 
     dim: int = 64
