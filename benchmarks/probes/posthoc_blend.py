@@ -99,9 +99,8 @@ def main() -> None:
         signals["shared_items"] = np.log1p(np.asarray(b[p[:, 0]].multiply(b[p[:, 1]]).sum(1)).ravel())
         signals["ra_items"] = np.log(np.asarray((b @ sp.diags(1 / np.maximum(users_per_item, 1)))[p[:, 0]]
                                                 .multiply(b[p[:, 1]]).sum(1)).ravel() + 1e-3)
-        signals["cosine_items"] = np.asarray(x[p[:, 0]].multiply(x[p[:, 1]]).sum(1)).ravel() / norm[p[:, 0]] \
-            / norm[p[:, 1]]
-        unit = sp.diags(1 / norm) @ x
+        unit = (sp.diags(1 / norm) @ x).tocsr()
+        signals["cosine_items"] = np.asarray(unit[p[:, 0]].multiply(unit[p[:, 1]]).sum(1)).ravel()
         svd = TruncatedSVD(64, random_state=0).fit_transform(unit)
         svd /= np.linalg.norm(svd, axis=1, keepdims=True) + 1e-9
         signals["svd_items"] = (svd[p[:, 0]] * svd[p[:, 1]]).sum(1)
