@@ -76,6 +76,32 @@ def test_calibration_comes_from_training(predictor):
     assert meta["positives"] > 0 and meta["negatives"] > 0
 
 
+def test_probabilities_add_up_to_the_hidden_friendships():
+    # Calibrated on validation friendships hidden among every unknown pair, the probabilities over all unknown pairs
+    # of a graph must account for about as many friendships as are hidden there (here a test slice the size of the
+    # validation slice), and each probability band must hold about that share of them. Fitted on the sample's own
+    # mix (10,000 negatives for 180 positives) they summed to ~13x the hidden count.
+    from socialgraph.predictor.calibration import Calibration
+    from socialgraph.train.trainer import LinkData
+
+    graph = generate(users=600, mean_degree=12, seed=1)
+    edges = graph.undirected_pairs()
+    perm = np.random.default_rng(0).permutation(len(edges))
+    k = len(edges) // 20
+    test, val, train = edges[perm[:k]], edges[perm[k:2 * k]], edges[perm[2 * k:]]
+    fitted = Trainer(_config(), progress=False).fit(graph.with_friends(train), LinkData(train, val))
+    n = graph.num_users
+    pairs = np.stack(np.triu_indices(n, 1), 1)
+    key = lambda p: np.sort(p, 1) @ np.array([n, 1])  # noqa: E731
+    unknown = pairs[~np.isin(key(pairs), key(np.r_[train, val]))]
+    hidden = np.isin(key(unknown), key(test))
+    p = Calibration.from_metrics(fitted.metrics)(fitted.link_logits(unknown))
+    assert 0.6 * len(test) < p.sum() < 1.6 * len(test), (p.sum(), len(test))
+    band = (p >= 0.01) & (p < 0.3)  # thousands of pairs, dozens of friendships: enough to compare rates
+    assert band.sum() > 1000 and 0.5 < hidden[band].mean() / p[band].mean() < 2.0
+    assert fitted.metrics["calibration"]["base_rate"] == pytest.approx(len(val) / (len(val) + len(unknown)))
+
+
 def test_suggestions_rank_by_log_odds_where_probabilities_saturate(predictor):
     # A steep calibration rounds the best candidates' probabilities to exactly 1.0, as a well-connected user's are
     # in practice; the order must still follow the model's logits, in the Predictor and in the job's scorer alike.
@@ -91,6 +117,15 @@ def test_suggestions_rank_by_log_odds_where_probabilities_saturate(predictor):
     scorer = ShardScorer.from_predictor(predictor, CandidateConfig(k=10))
     shard = scorer.run(predictor.rows([user]))
     assert shard.candidate_id.tolist() == [s.user_id for s in got]
+
+
+def test_reasons_count_anonymised_tokens_instead_of_listing_them(predictor):
+    frame = predictor.graph.user_attrs.frame
+    frame.at[0, "interests"], frame.at[1, "interests"] = ["hiking", "12", "40"], ["hiking", "12", "40", "7"]
+    assert "shared interests: hiking" in predictor._shared_attributes(0, 1)
+    frame.at[0, "interests"], frame.at[1, "interests"] = ["3818", "1105"], ["1105", "3818", "2455"]
+    reasons = predictor._shared_attributes(0, 1)
+    assert "2 shared interests tokens" in reasons and not any("1105" in r for r in reasons)
 
 
 def test_unknown_ids_are_clear_errors(predictor):

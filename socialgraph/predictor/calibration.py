@@ -1,9 +1,11 @@
 """From link logits to probabilities: Platt scaling fitted at training time on validation pairs.
 
 The trainer fits ``p = sigmoid(a * logit + b)`` on validation friend pairs (whose edges the message passing had
-not seen) against uniform non-edges and stores ``{"method": "platt", "a", "b", ...}`` under ``calibration`` in the
-bundle's metrics. A probability of 0.8 then means that about 80% of pairs scored 0.8 *drawn like that validation
-mix* become friends. Bundles without it fall back to the plain sigmoid, flagged by ``calibrated = False``.
+not seen) against uniform non-edges, each weighted by the number of unknown pairs it stands for (see
+:func:`socialgraph.train.trainer.platt_calibration`), and stores ``{"method": "platt", "a", "b", "base_rate", ...}``
+under ``calibration`` in the bundle's metrics. A probability of 0.8 then means that about 80% of the pairs not
+known to be friends that score 0.8 are hidden friendships. Bundles without it fall back to the plain sigmoid,
+flagged by ``calibrated = False``.
 """
 from __future__ import annotations
 

@@ -315,8 +315,13 @@ class Predictor:
             x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
             if not _missing(x) and not _missing(y):
                 shared = sorted(set(map(str, x)) & set(map(str, y)))
-                if shared:
-                    out.append(f"shared {col}: {', '.join(shared[:3])}")
+                # Anonymised tokens (MUSAE's page descriptions, SNAP's profile features) are numbers that mean
+                # nothing to a reader: say how many are shared instead of which.
+                readable = [t for t in shared if not t.isdigit()]
+                if readable:
+                    out.append(f"shared {col}: {', '.join(readable[:3])}")
+                elif shared:
+                    out.append(f"{len(shared)} shared {col} token{'s' if len(shared) != 1 else ''}")
         return out
 
     # ------------------------------------------------------------------ explanations
