@@ -17,10 +17,10 @@ from socialgraph.cli.main import app
 from socialgraph.data.protocol import evaluate_link_scores
 
 
-def _run(suite: str, tmp_path) -> dict:
+def _run(suite: str, tmp_path, *extra: str) -> dict:
     out = tmp_path / "results"
     res = CliRunner().invoke(app, ["benchmark", suite, "--quick", "--max-epochs", "1", "--no-progress",
-                                   "--out", str(out), "--docs", str(tmp_path / "docs" / "benchmarks.md")])
+                                   "--out", str(out), "--docs", str(tmp_path / "docs" / "benchmarks.md"), *extra])
     assert res.exit_code == 0, res.output + repr(res.exception)
     folder = out / suite
     result = json.loads((folder / "results.json").read_text())
@@ -41,10 +41,11 @@ def _test(result: dict, method: str) -> dict:
 
 @pytest.mark.parametrize("suite", ["social", "planetoid", "seal"])
 def test_link_suites(suite, tmp_path):
-    r = _run(suite, tmp_path)
+    r = _run(suite, tmp_path, "--baseline-epochs", "3")
     ds = next(iter(r["datasets"].values()))
     methods = ds["runs"][0]["methods"]
     assert set(methods) == {"model", "cn", "aa", "ra", "ppr", "gcn-gae", "sage-gae", "node2vec"}
+    assert methods["gcn-gae"]["epochs"] == methods["sage-gae"]["epochs"] == 3  # --quick alone gives them 10
     assert _test(r, "ra")["auc"] > 0.6
     assert all(0 <= m["test"]["auc"] <= 1 for m in methods.values())
     assert methods["ra"]["buckets"] and sum(b["n"] for b in methods["ra"]["buckets"].values()) == ds["sizes"]["test"]

@@ -29,7 +29,11 @@ OGB_TARGETS = {"ogbl-ddi": {"hits@20": 82.3}}
 
 def _run(name: str, graph: SocialGraph, make: Callable[[SocialGraph, int], LinkTask], opts: SuiteOptions,
          **extra) -> dict:
-    budget = BaselineBudget.quick() if opts.quick else BaselineBudget()
+    budget = opts.baseline_budget()
+    if budget.gae_epochs < BaselineBudget().gae_epochs and not opts.quick:
+        extra.setdefault("notes", []).append(
+            f"gcn-gae and sage-gae trained {budget.gae_epochs} epochs (--baseline-epochs), not "
+            f"{BaselineBudget().gae_epochs}.")
     cfg = opts.model_config()
     runs, task = [], None
     for seed in tqdm(opts.seeds, desc=name, disable=not opts.progress, leave=False):

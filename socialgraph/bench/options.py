@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from socialgraph.bench.linkrun import BaselineBudget
 from socialgraph.train.config import Config
 
 
@@ -25,6 +26,8 @@ class SuiteOptions:
         quick: small datasets and budgets for CI.
         config: the project's model configuration (default: :class:`Config` defaults, or :func:`quick_config`).
         max_epochs: cap on the model's epochs (``None``: the configuration's).
+        baseline_epochs: cap on the graph-autoencoder baselines' epochs (``None``: their budget's, 300 or 10 quick),
+            for graphs where a full budget takes hours on a CPU (ogbl-ddi: ~8 s an epoch).
         progress: show progress bars.
     """
 
@@ -32,6 +35,7 @@ class SuiteOptions:
     quick: bool = False
     config: Optional[Config] = None
     max_epochs: Optional[int] = None
+    baseline_epochs: Optional[int] = None
     progress: bool = True
 
     def model_config(self) -> Config:
@@ -39,3 +43,9 @@ class SuiteOptions:
         if self.max_epochs is not None:
             c.train.epochs = min(c.train.epochs, self.max_epochs)
         return c
+
+    def baseline_budget(self) -> BaselineBudget:
+        b = BaselineBudget.quick() if self.quick else BaselineBudget()
+        if self.baseline_epochs is not None:
+            b = replace(b, gae_epochs=min(b.gae_epochs, self.baseline_epochs))
+        return b

@@ -22,6 +22,8 @@ def benchmark(
     quick: bool = typer.Option(False, "--quick", help="Small datasets, tiny model, few epochs: proves it runs (CI)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML model configuration (default: defaults)."),
     max_epochs: Optional[int] = typer.Option(None, "--max-epochs", min=1, help="Cap on the model's training epochs."),
+    baseline_epochs: Optional[int] = typer.Option(None, "--baseline-epochs", min=1,
+                                                  help="Cap on the graph-autoencoder baselines' epochs (300)."),
     docs: str = typer.Option("docs/benchmarks.md", "--docs",
                                         help="Rebuild this docs page from OUT afterwards ('' to skip)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
@@ -57,7 +59,7 @@ def benchmark(
         except ValueError as err:
             fail(str(err))
     opts = SuiteOptions(seeds=list(range(1 if quick else seeds)), quick=quick, config=cfg, max_epochs=max_epochs,
-                        progress=progress)
+                        baseline_epochs=baseline_epochs, progress=progress)
     for name in names:
         result = run_suite(name, out, opts)
         typer.echo(f"{name}: {out / name / 'results.md'} ({result['run']['wall_seconds']:.0f} s)")
