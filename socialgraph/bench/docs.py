@@ -25,7 +25,7 @@ How to read it:
   against the same negatives, scored by the same evaluator**. Baselines: common neighbours (`cn`), Adamic-Adar
   (`aa`), resource allocation (`ra`), personalised PageRank (`ppr`) from `socialgraph.eval.heuristics`; plain PyG
   graph autoencoders (`gcn-gae`, `sage-gae`: learned node embeddings, two convolutions, dot product, 300 full-batch
-  epochs, best validation Hits@50 kept); `node2vec` (p = q = 1; 10 walks of 80 steps per node, window 10,
+  epochs unless a dataset's notes say `--baseline-epochs` capped them, best validation Hits@50 kept); `node2vec` (p = q = 1; 10 walks of 80 steps per node, window 10,
   128 dimensions, word2vec-style SGD on 3,000 window pairs per node; links scored by a logistic regression on the
   Hadamard product of the two embeddings, fitted on the observed pairs, as in SEAL's node2vec baseline); popularity
   and PyG `LightGCN` for engagement.
@@ -39,6 +39,10 @@ How to read it:
 * `node2vec` was replaced in commit `ef5a6de`. Before it, it trained one pass of 32,768-pair batches over 10 walks
   of 20 steps and scored links by the raw dot product (SEAL USAir test AUC 67.8; 90.8 after). A suite whose "Code"
   line names an older commit (`1600bc4` and before) shows that old `node2vec`.
+* A suite's model differs from the defaults where its "Command" passes `--config` (the configuration is in the
+  suite's `results.json`, `model_config`): the `ogb` suite runs ogbl-ddi with
+  `benchmarks/configs/ogbl-ddi-cpu.yaml` (6 epochs of large steps), because on this 2-core CPU one default epoch
+  takes over 15 minutes.
 * Sections marked *(quick)* come from `--quick` runs (tiny model, two epochs, small graphs): they prove the suite runs,
   they measure nothing.
 """
