@@ -225,6 +225,8 @@ class Trainer:
         fitted.invalidate()
         # The validation friendships were hidden among every pair not known to be friends; weighting the sampled
         # negatives up to that pool makes the probabilities mean what they say for arbitrary pairs.
+        from socialgraph.predictor.calibration import platt_calibration
+
         unknown = n * (n - 1) // 2 - len(links.train) - len(links.val)
         calibration = platt_calibration(fitted.link_logits(links.val), fitted.link_logits(val_neg), unknown) \
             if link_val else None
@@ -411,28 +413,6 @@ class Trainer:
         tmp = self.checkpoint_dir / "checkpoint.safetensors.tmp"
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
         tmp.replace(self.checkpoint_dir / "checkpoint.safetensors")
-
-
-def platt_calibration(pos: np.ndarray, neg: np.ndarray, unknown: Optional[int] = None) -> dict:
-    """Platt scaling ``p = sigmoid(a * logit + b)`` fitted on positive / negative validation logits.
-
-    ``neg`` is a uniform sample of the ``unknown`` pairs among which the positives were hidden (every pair that is
-    neither a training nor a validation friendship). Each negative then stands for ``unknown / len(neg)`` pairs,
-    so the fit sees the real base rate ``len(pos) / (len(pos) + unknown)`` instead of the sample's mix, and a
-    probability of 0.8 means that about 80 % of the unknown pairs scored 0.8 are the hidden friendships. Without
-    ``unknown`` the sample's own mix is the population (``negative_weight`` 1).
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.r_[pos, neg].astype(np.float64).reshape(-1, 1)
-    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
-    w_neg = 1.0 if unknown is None else max(unknown, 1) / len(neg)
-    # Weights are normalised to a mean of 1 so that the regularisation strength does not depend on the pool size.
-    w = np.r_[np.ones(len(pos)), np.full(len(neg), w_neg)]
-    lr = LogisticRegression(C=1e4).fit(x, y, sample_weight=w * len(w) / w.sum())
-    return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0]),
-            "positives": int(len(pos)), "negatives": int(len(neg)), "negative_weight": float(w_neg),
-            "base_rate": float(len(pos) / (len(pos) + w_neg * len(neg)))}
 
 
 def _remap_columns(common: torch.Tensor, local, num: int) -> torch.Tensor:
