@@ -66,6 +66,23 @@ def test_path_scores_match_dense_matrix_powers(usair, pairs):
         np.testing.assert_allclose(got, ref[method][pairs[:, 0], pairs[:, 1]], rtol=1e-9, atol=1e-14)
 
 
+def test_path_scores_from_dense_rows_match_matrix_powers(usair, pairs):
+    """Many pairs per user (ogbl-ddi's validation) are read off one dense row per user; few take sparse walks."""
+    from socialgraph.eval.heuristics import _rows_are_cheaper
+
+    params = HeuristicParams(katz_beta=0.02, katz_max_length=4, ppr_alpha=0.2, ppr_steps=5)
+    ref = _dense_reference(usair, params)
+    n = usair.shape[0]
+    users = np.array([3, 100, 7, 250])  # not sorted: scores must come back in the pairs' order
+    many = np.stack([np.repeat(users, n), np.tile(np.arange(n), len(users))], 1)
+    many = many[many[:, 0] != many[:, 1]][::-1]
+    for method in ("katz", "ppr"):
+        assert _rows_are_cheaper(usair, many, method, params)
+        assert not _rows_are_cheaper(usair, pairs, method, params)  # the other test covers the sparse walks
+        got = score_pairs(usair, many, method, params=params)
+        np.testing.assert_allclose(got, ref[method][many[:, 0], many[:, 1]], rtol=1e-9, atol=1e-14)
+
+
 def test_unknown_method_is_refused(usair):
     with pytest.raises(ValueError, match="unknown heuristic"):
         score_pairs(usair, np.array([[0, 1]]), "simrank")
