@@ -84,6 +84,8 @@ def test_speed_suite(tmp_path):
     model = ds["runs"][0]["methods"]["model"]["test"]
     assert model["pairs_per_second"] > 0 and model["train_seconds"] > 0 and model["reached"] in (0.0, 1.0)
     assert 0 < ds["runs"][0]["best_heuristic_val_hits@50"] <= 1
+    said = "reached" if model["reached"] else "did not reach"
+    assert ds["notes"][0].startswith(f"seed 0: the model {said} {ds['runs'][0]['best_heuristic']}'s validation")
 
 
 def test_degree_buckets_share_negatives():
@@ -224,3 +226,16 @@ def test_cold_start_benchmark_strips_friends_and_counts_only_findable_ones():
     got = bench.found(suggested, removed, newcomers)
     assert got["users_with_a_friend_found"] == pytest.approx(1 / 20)
     assert got["recall"] > 0
+
+
+def test_a_metric_never_measured_reads_as_a_dash_not_nan():
+    from socialgraph.bench.report import markdown, summarise
+
+    def run(seconds):
+        return {"methods": {"model": {"test": {"seconds_to_best_heuristic": seconds, "auc": 0.9}}}}
+
+    result = {"suite": "s", "quick": False, "seeds": [0], "main_metric": "auc", "run": {},
+              "datasets": {"g": {"runs": [run(float("nan"))]}, "h": {"runs": [run(12.5)]}}}
+    md = markdown(summarise(result))
+    rows = [line for line in md.splitlines() if line.startswith("| model")]
+    assert rows == ["| model | 90.00 | — |  |", "| model | 90.00 | 12.50 |  |"]

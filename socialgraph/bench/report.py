@@ -68,6 +68,8 @@ def summarise(result: dict) -> dict:
 
 def _fmt(metric: str, s: dict) -> str:
     scale = 100 if is_rate(metric) else 1
+    if math.isnan(s["mean"]):
+        return "—"
     if s.get("n", 1) > 1:
         return f"{scale * s['mean']:.2f} ± {scale * s['std']:.2f}"
     return f"{scale * s['mean']:.2f}"
