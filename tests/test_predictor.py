@@ -120,11 +120,13 @@ def test_suggestions_rank_by_log_odds_where_probabilities_saturate(predictor):
 
 
 def test_reasons_count_anonymised_tokens_instead_of_listing_them(predictor):
+    from socialgraph.predictor.reasons import shared_attributes
+
     frame = predictor.graph.user_attrs.frame
     frame.at[0, "interests"], frame.at[1, "interests"] = ["hiking", "12", "40"], ["hiking", "12", "40", "7"]
-    assert "shared interests: hiking" in predictor._shared_attributes(0, 1)
+    assert "shared interests: hiking" in shared_attributes(predictor.graph.user_attrs, 0, 1)
     frame.at[0, "interests"], frame.at[1, "interests"] = ["3818", "1105"], ["1105", "3818", "2455"]
-    reasons = predictor._shared_attributes(0, 1)
+    reasons = shared_attributes(predictor.graph.user_attrs, 0, 1)
     assert "2 shared interests tokens" in reasons and not any("1105" in r for r in reasons)
 
 

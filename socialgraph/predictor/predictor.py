@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 
 from socialgraph.data.graph import SocialGraph, canonical_pairs
-from socialgraph.data.schema import AttributeTable, Role
+from socialgraph.data.schema import AttributeTable
 from socialgraph.eval.heuristics import score_pairs as heuristic_scores
 from socialgraph.model.graph_encoder import FRIEND
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
@@ -29,6 +29,7 @@ from socialgraph.predictor.candidates import fof_candidates, merge_candidates, n
 from socialgraph.predictor.embed import node_states
 from socialgraph.predictor.explanation import Explanation, SideExplanation
 from socialgraph.predictor.new_users import encode_row, feature_row
+from socialgraph.predictor.reasons import suggestion_reasons
 from socialgraph.train.fitted import FittedModel
 
 PairsLike = Union[np.ndarray, Sequence[Sequence[Any]], pd.DataFrame]
@@ -295,34 +296,9 @@ class Predictor:
 
     def _suggestion(self, r: int, c: int, p: float, from_ann: bool, hide: set) -> Suggestion:
         mutual = len(self._visible_mutual(r, c, hide))
-        reasons = [f"{mutual} mutual friend{'s' if mutual != 1 else ''}"] if mutual else []
-        reasons += self._shared_attributes(r, c)
         sim = float(self.unit_embeddings()[r] @ self.unit_embeddings()[c])
-        if from_ann or sim >= 0.8:
-            reasons.append("similar interests")
+        reasons = suggestion_reasons(mutual, self.graph.user_attrs, r, c, sim, from_ann)
         return Suggestion(_plain(self.graph.user_ids[c]), p, mutual, reasons)
-
-    def _shared_attributes(self, a: int, b: int) -> list[str]:
-        attrs = self.graph.user_attrs
-        if attrs is None:
-            return []
-        out = []
-        for col in attrs.columns(Role.CATEGORICAL):
-            x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
-            if not _missing(x) and x == y:
-                out.append(f"same {col}: {x}")
-        for col in attrs.columns(Role.MULTIHOT):
-            x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
-            if not _missing(x) and not _missing(y):
-                shared = sorted(set(map(str, x)) & set(map(str, y)))
-                # Anonymised tokens (MUSAE's page descriptions, SNAP's profile features) are numbers that mean
-                # nothing to a reader: say how many are shared instead of which.
-                readable = [t for t in shared if not t.isdigit()]
-                if readable:
-                    out.append(f"shared {col}: {', '.join(readable[:3])}")
-                elif shared:
-                    out.append(f"{len(shared)} shared {col} token{'s' if len(shared) != 1 else ''}")
-        return out
 
     # ------------------------------------------------------------------ explanations
     @torch.no_grad()
@@ -495,10 +471,3 @@ class Predictor:
 def _plain(x: Any) -> Any:
     return x.item() if hasattr(x, "item") else x
 
-
-def _missing(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
-    return v is pd.NA
