@@ -65,6 +65,30 @@ def test_graph_autoencoder_states_join_the_positions_and_are_saved(tmp_path):
     assert not np.allclose(loaded.link_logits(pairs), fitted.link_logits(pairs))
 
 
+def test_the_kept_weights_are_the_best_by_the_selected_criterion():
+    from socialgraph.data.negatives import uniform_negatives
+    from socialgraph.data.protocol import evaluate_link_scores
+
+    train = {"epochs": 14, "eval_every": 1, "patience": 100}
+    kept = {}
+    for select, key in (("hits", "val_hits@20_50_100"), ("auc", "val_auc")):
+        _, split, trainer, fitted = _fit("seal-celegans", {"train": {**train, "select": select}})
+        history = trainer.history
+        assert fitted.metrics["select"] == select
+        fitted.mp_edges = split.train  # validation is measured on the training graph, as the trainer does
+        fitted.invalidate()
+        n = fitted.graph.num_users  # the trainer's validation negatives, drawn as it draws them
+        neg = uniform_negatives(n, min(10_000, (n * (n - 1) // 2 - len(split.train) - len(split.val)) // 2),
+                                np.r_[split.train, split.val, split.test], seed=1)
+        val = evaluate_link_scores(fitted.link_logits(split.val), fitted.link_logits(neg))
+        got = {"val_hits@20_50_100": (val["hits@20"] + val["hits@50"] + val["hits@100"]) / 3, "val_auc": val["auc"]}
+        assert got[key] == pytest.approx(max(e[key] for e in history))
+        kept[select] = int(np.argmax([e[key] for e in history]))
+    assert kept["hits"] != kept["auc"]  # the two criteria keep different epochs here, so the test tells them apart
+    with pytest.raises(ValueError, match="train.select must be one of"):
+        from_dict(Config, {"train": {"select": "loss"}})
+
+
 def test_metrics_log_and_checkpoint_are_written(usair):
     _, _, trainer, _, ckpt = usair
     lines = [json.loads(x) for x in (ckpt / "metrics.jsonl").read_text().splitlines()]

@@ -148,7 +148,7 @@ class Trainer:
             batch, steps = 0, math.ceil(len(eng.train) / cfg.train.engagement_batch_size)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.train.epochs),
                                                            eta_min=cfg.train.lr * 0.1)
-        best, best_state, bad = -math.inf, None, 0
+        best, best_state, best_record, bad = -math.inf, None, {}, 0
         link_val = has_links and len(links.val) > 0
         eng_val = not has_links and eng is not None and len(eng.val) > 0 and model.engagement is not None
         # With positions the steps' targets are fixed folds, each step reading positions computed without its own
@@ -194,11 +194,10 @@ class Trainer:
                 record = {"epoch": epoch + 1, "loss": total / steps}
                 if link_val:
                     val = evaluate_link_scores(fitted.link_logits(links.val), fitted.link_logits(val_neg))
-                    # Early stopping on the mean of Hits@20/50/100: one Hits@K of a few hundred positives is too
-                    # noisy.
-                    criterion = (val["hits@20"] + val["hits@50"] + val["hits@100"]) / 3
-                    record.update({"val_hits@50": val["hits@50"], "val_hits@20_50_100": criterion,
-                                   "val_auc": val["auc"]})
+                    hits = (val["hits@20"] + val["hits@50"] + val["hits@100"]) / 3
+                    criterion = {"hits": hits, "auc": val["auc"], "mrr": val["mrr"]}[cfg.train.select]
+                    record.update({"val_hits@50": val["hits@50"], "val_hits@20_50_100": hits,
+                                   "val_auc": val["auc"], "val_mrr": val["mrr"]})
                     bar.set_postfix(loss=f"{total / steps:.3f}", val_h50=f"{val['hits@50']:.3f}")
                 else:  # engagement-only data: stop on held-out engagements (RMSE of ratings, Recall@20 of items)
                     val = engagement_metrics(fitted, eng.train, eng.val)
@@ -209,7 +208,7 @@ class Trainer:
                 record["seconds"] = round(time.time() - start, 2)
                 self._log(record)
                 if criterion > best:
-                    best, bad = criterion, 0
+                    best, bad, best_record = criterion, 0, record
                     best_state = copy.deepcopy(model.state_dict())
                     self._checkpoint(best_state)
                 else:
@@ -241,7 +240,8 @@ class Trainer:
                                          torch.from_numpy(graph.engagement_value[eng.val].astype(np.float32)))
         fitted.metrics = {"train_seconds": round(time.time() - start, 2),
                           "epochs": len(self.history) and self.history[-1]["epoch"],
-                          "best_val_hits@20_50_100": best if link_val else None, "calibration": calibration}
+                          "best_val_hits@20_50_100": best_record.get("val_hits@20_50_100") if link_val else None,
+                          "select": cfg.train.select if link_val else None, "calibration": calibration}
         if best_state is not None and eng_val:
             fitted.metrics["best_val_engagement"] = {"rmse": -best} if kind == "explicit" else {"recall@20": best}
         if (links.test is not None and links.test_negatives is not None) or not has_links:
