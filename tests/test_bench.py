@@ -52,6 +52,9 @@ def test_link_suites(suite, tmp_path):
     assert ds["summary"]["model"]["hits@100"]["n"] == 1
     if suite != "social":
         assert ds["target_check"] and not math.isnan(next(iter(ds["target_check"].values()))["model"])
+    # SEAL judges by AUC, so the model keeps its best validation AUC there; the others keep the best Hits@K.
+    assert methods["model"]["select"] == ("auc" if suite == "seal" else "hits")
+    assert any("train.select: auc" in note for note in ds.get("notes", [])) == (suite == "seal")
 
 
 @pytest.mark.slow

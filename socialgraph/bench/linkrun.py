@@ -101,6 +101,7 @@ def scorer(method: str, task: LinkTask, config: Config, budget: BaselineBudget, 
     if method == "model":
         fitted, history = fit_model(task, config, seed, progress)
         return fitted.link_logits, {"history": history, "epochs": fitted.metrics.get("epochs"),
+                                    "select": fitted.metrics.get("select"),
                                     "trainer_test": fitted.metrics.get("test", {})}
     if method in HEURISTICS:
         from socialgraph.eval.heuristics import score_pairs
