@@ -242,3 +242,5 @@ def test_a_metric_never_measured_reads_as_a_dash_not_nan():
     md = markdown(summarise(result))
     rows = [line for line in md.splitlines() if line.startswith("| model")]
     assert rows == ["| model | 90.00 | — |  |", "| model | 90.00 | 12.50 |  |"]
+    result["datasets"]["g"]["runs"][0]["methods"]["model"]["test"]["seconds_to_best_heuristic"] = None  # as JSON
+    assert markdown(summarise(result)) == md

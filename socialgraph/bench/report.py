@@ -30,8 +30,9 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def _numeric(d: dict) -> dict[str, float]:
-    return {k: float(v) for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-            and k not in ("n", "users")}
+    # None is how results.json stores NaN (a metric that was not measured, e.g. a time never reached).
+    return {k: math.nan if v is None else float(v) for k, v in d.items()
+            if (v is None or isinstance(v, (int, float))) and not isinstance(v, bool) and k not in ("n", "users")}
 
 
 def summarise(result: dict) -> dict:
