@@ -244,3 +244,16 @@ def test_a_metric_never_measured_reads_as_a_dash_not_nan():
     assert rows == ["| model | 90.00 | — |  |", "| model | 90.00 | 12.50 |  |"]
     result["datasets"]["g"]["runs"][0]["methods"]["model"]["test"]["seconds_to_best_heuristic"] = None  # as JSON
     assert markdown(summarise(result)) == md
+
+
+def test_capped_budgets_are_noted_beside_the_numbers():
+    from socialgraph.bench.data import quick_graph
+    from socialgraph.bench.link_suites import _run
+    from socialgraph.bench.options import SuiteOptions
+    from socialgraph.bench.tasks import benchmark_task
+
+    opts = SuiteOptions(seeds=[0], max_epochs=1, baseline_epochs=2, progress=False)
+    ds = _run("g", quick_graph("lastfm-hetrec-2k", users=200), benchmark_task, opts)
+    assert ds["runs"][0]["methods"]["model"]["epochs"] == 1
+    assert ds["notes"] == ["gcn-gae and sage-gae trained 2 epochs (--baseline-epochs), not 300.",
+                           "the model trained at most 1 epochs (--max-epochs), not 100."]

@@ -14,6 +14,7 @@ from socialgraph.bench.linkrun import ALL_METHODS, BaselineBudget, LinkTask, run
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.tasks import benchmark_task, gae_task, ogb_task, seal_task, subsample_task
 from socialgraph.data.graph import SocialGraph
+from socialgraph.train.config import Config
 
 SOCIAL = ("lastfm-hetrec-2k", "ego-facebook", "musae-facebook", "twitch-de", "twitch-engb", "ciao")
 PLANETOID = ("cora", "citeseer")
@@ -37,6 +38,10 @@ def _run(name: str, graph: SocialGraph, make: Callable[[SocialGraph, int], LinkT
             f"gcn-gae and sage-gae trained {budget.gae_epochs} epochs (--baseline-epochs), not "
             f"{BaselineBudget().gae_epochs}.")
     cfg = opts.model_config()
+    default_epochs = (opts.config.train.epochs if opts.config else Config().train.epochs)
+    if cfg.train.epochs < default_epochs and not opts.quick:
+        extra.setdefault("notes", []).append(
+            f"the model trained at most {cfg.train.epochs} epochs (--max-epochs), not {default_epochs}.")
     if select:
         cfg.train.select = select
         extra.setdefault("notes", []).append(f"the model keeps the weights of its best validation {select.upper()} "
