@@ -209,8 +209,8 @@ def _rows_are_cheaper(a: sp.csr_matrix, pairs: np.ndarray, m: str, p: HeuristicP
 
     A pair's sparse walks expand two rows by about two hops each, ``~ 2 sum_w d_w^2 / n`` operations on average
     (at most ``2 n`` entries a row); a dense row costs one sparse-times-dense product per hop, ``hops nnz(A)``.
-    On dense graphs with many pairs per user (ogbl-ddi: mean degree 500, 55 validation pairs a user) the rows
-    are ~30x cheaper; on sparse social graphs the per-pair walks are.
+    On dense graphs with many pairs per user the rows win (ogbl-ddi, mean degree 500: 53,395 validation pairs of
+    3,307 users in 42 s instead of ~380 s); on sparse social graphs the per-pair walks do.
     """
     n = a.shape[0]
     d = _degrees(a)

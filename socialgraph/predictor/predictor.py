@@ -470,4 +470,3 @@ class Predictor:
 
 def _plain(x: Any) -> Any:
     return x.item() if hasattr(x, "item") else x
-
