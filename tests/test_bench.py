@@ -246,14 +246,20 @@ def test_a_metric_never_measured_reads_as_a_dash_not_nan():
     assert markdown(summarise(result)) == md
 
 
-def test_capped_budgets_are_noted_beside_the_numbers():
+def test_capped_budgets_are_noted_beside_the_numbers(monkeypatch, tmp_path):
+    from socialgraph.bench import registry
     from socialgraph.bench.data import quick_graph
     from socialgraph.bench.link_suites import _run
     from socialgraph.bench.options import SuiteOptions
     from socialgraph.bench.tasks import benchmark_task
 
     opts = SuiteOptions(seeds=[0], max_epochs=1, baseline_epochs=2, progress=False)
-    ds = _run("g", quick_graph("lastfm-hetrec-2k", users=200), benchmark_task, opts)
-    assert ds["runs"][0]["methods"]["model"]["epochs"] == 1
-    assert ds["notes"] == ["gcn-gae and sage-gae trained 2 epochs (--baseline-epochs), not 300.",
-                           "the model trained at most 1 epochs (--max-epochs), not 100."]
+    graph = quick_graph("lastfm-hetrec-2k", users=200)
+    monkeypatch.setitem(registry.SUITES, "tiny", lambda o: {
+        "main_metric": "hits@50", "datasets": {"g": _run("g", graph, benchmark_task, o)}, "skipped": {}})
+    result = registry.run_suite("tiny", tmp_path, opts)
+    assert result["datasets"]["g"]["runs"][0]["methods"]["model"]["epochs"] == 1
+    assert result["notes"] == ["gcn-gae and sage-gae trained 2 epochs (--baseline-epochs), not 300.",
+                               "the model trained at most 1 epochs (--max-epochs), not 100."]
+    assert "> the model trained at most 1 epochs" in (tmp_path / "tiny" / "results.md").read_text()
+    assert SuiteOptions(quick=True, max_epochs=1, baseline_epochs=2).budget_notes() == []

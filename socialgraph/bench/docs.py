@@ -25,7 +25,7 @@ How to read it:
   against the same negatives, scored by the same evaluator**. Baselines: common neighbours (`cn`), Adamic-Adar
   (`aa`), resource allocation (`ra`), personalised PageRank (`ppr`) from `socialgraph.eval.heuristics`; plain PyG
   graph autoencoders (`gcn-gae`, `sage-gae`: learned node embeddings, two convolutions, dot product, 300 full-batch
-  epochs unless a dataset's notes say `--baseline-epochs` capped them, best validation Hits@50 kept); `node2vec` (p = q = 1; 10 walks of 80 steps per node, window 10,
+  epochs unless the suite's notes say `--baseline-epochs` capped them, best validation Hits@50 kept); `node2vec` (p = q = 1; 10 walks of 80 steps per node, window 10,
   128 dimensions, word2vec-style SGD on 3,000 window pairs per node; links scored by a logistic regression on the
   Hadamard product of the two embeddings, fitted on the observed pairs, as in SEAL's node2vec baseline); popularity
   and PyG `LightGCN` for engagement.

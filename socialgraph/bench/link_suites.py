@@ -10,11 +10,10 @@ from typing import Callable
 from tqdm.auto import tqdm
 
 from socialgraph.bench.data import load_graph, present, present_in_family, quick_graph
-from socialgraph.bench.linkrun import ALL_METHODS, BaselineBudget, LinkTask, run_link_task
+from socialgraph.bench.linkrun import ALL_METHODS, LinkTask, run_link_task
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.tasks import benchmark_task, gae_task, ogb_task, seal_task, subsample_task
 from socialgraph.data.graph import SocialGraph
-from socialgraph.train.config import Config
 
 SOCIAL = ("lastfm-hetrec-2k", "ego-facebook", "musae-facebook", "twitch-de", "twitch-engb", "ciao")
 PLANETOID = ("cora", "citeseer")
@@ -33,15 +32,7 @@ def _run(name: str, graph: SocialGraph, make: Callable[[SocialGraph, int], LinkT
     """``select``: the validation metric that keeps the model's weights when the protocol judges by another one
     than the default's Hits@K (SEAL's AUC): selecting on the judged metric is what every leaderboard entry does."""
     budget = opts.baseline_budget()
-    if budget.gae_epochs < BaselineBudget().gae_epochs and not opts.quick:
-        extra.setdefault("notes", []).append(
-            f"gcn-gae and sage-gae trained {budget.gae_epochs} epochs (--baseline-epochs), not "
-            f"{BaselineBudget().gae_epochs}.")
     cfg = opts.model_config()
-    default_epochs = (opts.config.train.epochs if opts.config else Config().train.epochs)
-    if cfg.train.epochs < default_epochs and not opts.quick:
-        extra.setdefault("notes", []).append(
-            f"the model trained at most {cfg.train.epochs} epochs (--max-epochs), not {default_epochs}.")
     if select:
         cfg.train.select = select
         extra.setdefault("notes", []).append(f"the model keeps the weights of its best validation {select.upper()} "

@@ -38,14 +38,34 @@ class SuiteOptions:
     baseline_epochs: Optional[int] = None
     progress: bool = True
 
+    def _uncapped_config(self) -> Config:
+        return copy.deepcopy(self.config) if self.config else (quick_config() if self.quick else Config())
+
     def model_config(self) -> Config:
-        c = copy.deepcopy(self.config) if self.config else (quick_config() if self.quick else Config())
+        c = self._uncapped_config()
         if self.max_epochs is not None:
             c.train.epochs = min(c.train.epochs, self.max_epochs)
         return c
 
+    def _uncapped_budget(self) -> BaselineBudget:
+        return BaselineBudget.quick() if self.quick else BaselineBudget()
+
     def baseline_budget(self) -> BaselineBudget:
-        b = BaselineBudget.quick() if self.quick else BaselineBudget()
+        b = self._uncapped_budget()
         if self.baseline_epochs is not None:
             b = replace(b, gae_epochs=min(b.gae_epochs, self.baseline_epochs))
         return b
+
+    def budget_notes(self) -> list[str]:
+        """What ``--max-epochs`` / ``--baseline-epochs`` cut short, said beside the numbers (quick runs measure
+        nothing, so they say nothing)."""
+        if self.quick:
+            return []
+        notes = []
+        full, capped = self._uncapped_budget().gae_epochs, self.baseline_budget().gae_epochs
+        if capped < full:
+            notes.append(f"gcn-gae and sage-gae trained {capped} epochs (--baseline-epochs), not {full}.")
+        full, capped = self._uncapped_config().train.epochs, self.model_config().train.epochs
+        if capped < full:
+            notes.append(f"the model trained at most {capped} epochs (--max-epochs), not {full}.")
+        return notes

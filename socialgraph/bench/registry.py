@@ -44,7 +44,8 @@ def run_suite(name: str, out_dir: Path, opts: SuiteOptions) -> dict:
     code = code_state()  # the code as the suite loads it (files may change while it runs)
     part = SUITES[name](opts)
     result = {"suite": name, "quick": opts.quick, "seeds": list(opts.seeds),
-              "model_config": to_dict(opts.model_config()), **part}
+              "model_config": to_dict(opts.model_config()), **part,
+              "notes": opts.budget_notes() + part.get("notes", [])}
     summarise(result)
     folder = Path(out_dir) / name
     result["plots"] = write_plots(result, folder)
