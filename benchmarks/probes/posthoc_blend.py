@@ -18,7 +18,10 @@ friendships (what the model was given):
 
 For each, Hits@50 of ``logit + w * z(signal)`` (z-scored on the negatives) for a few weights ``w``, and the Hits@50
 of the model and the signal alone by the smaller training degree of the pair's ends. The weights are read off the
-test pairs, so a gain here is an upper bound, not a result.
+test pairs, so a gain here is an upper bound, not a result. ``tail_sum`` is the one fusion with no weight to choose
+(Fisher's method): ``t(logit) + t(signal)`` with ``t(x) = -log`` of the share of non-edges scoring at least ``x``,
+i.e. each score turned into how rare it is among non-edges; the shares are read off the 10,000 test non-edges
+(a deployment would read them off its validation non-edges: a monotone map per signal, nearly the same).
 
 Usage: .venv/bin/python benchmarks/probes/posthoc_blend.py DIR SCORES.csv
 """
@@ -43,6 +46,13 @@ BUCKETS = ((0, 0), (1, 2), (3, 5), (6, 20), (21, 10**9))
 def hits50(scores: np.ndarray, num_pos: int) -> float:
     kth = np.sort(scores[num_pos:])[-50]
     return float((scores[:num_pos] > kth).mean())
+
+
+def tail(scores: np.ndarray, num_pos: int) -> np.ndarray:
+    """``-log`` of the share of the non-edges (``scores[num_pos:]``) scoring at least each score (add-one smoothed)."""
+    ref = np.sort(scores[num_pos:])
+    above = len(ref) - np.searchsorted(ref, scores, side="left")
+    return -np.log((above + 1) / (len(ref) + 1))
 
 
 def ppr(adj: sp.csr_matrix, restart: float, steps: int = 30) -> np.ndarray:
@@ -125,6 +135,7 @@ def main() -> None:
                     "signal": round(float((s[:num_pos][m] > np.sort(s[num_pos:])[-50]).mean()), 4)}
         report["signals"][name] = {"alone": round(hits50(s, num_pos), 4),
                                    "blend": {str(w): round(hits50(logit + w * z, num_pos), 4) for w in WEIGHTS},
+                                   "tail_sum": round(hits50(tail(logit, num_pos) + tail(s, num_pos), num_pos), 4),
                                    "by_smaller_degree": buckets}
     print(json.dumps(report, indent=1))
 

@@ -87,7 +87,7 @@ def demo(
     bundle = save_bundle(fitted, out / "bundle", overwrite=True, history=trainer.history)
     rows = [("socialgraph (this model)", ours), (f"best heuristic ({best_name.upper()})", heur[best_name]),
             ("plain PyG GCN autoencoder", gae_scores)]
-    typer.echo("\nTest split, 10,000+ shared random non-pages as negatives:")
+    typer.echo("\nTest split, 10,000+ shared random page pairs without a mutual like as negatives:")
     typer.echo(f"  {'method':30s} {'Hits@20':>8s} {'Hits@50':>8s} {'Hits@100':>8s} {'AUC':>7s}")
     for name, m in rows:
         typer.echo(f"  {name:30s} {m['hits@20']:8.3f} {m['hits@50']:8.3f} {m['hits@100']:8.3f} {m['auc']:7.3f}")
