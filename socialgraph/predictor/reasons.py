@@ -1,12 +1,10 @@
 """Why a suggestion is made, in words a member would read: mutual friends, shared profile fields, similar tastes."""
 from __future__ import annotations
 
-from typing import Any, Optional
-
-import numpy as np
-import pandas as pd
+from typing import Optional
 
 from socialgraph.data.schema import AttributeTable, Role
+from socialgraph.encoders.base import is_missing
 
 #: Cosine similarity of the fused embeddings above which a suggestion reads "similar interests" even when it came
 #: from friends-of-friends rather than the nearest-neighbour search.
@@ -37,11 +35,11 @@ def shared_attributes(attrs: Optional[AttributeTable], a: int, b: int) -> list[s
     out = []
     for col in attrs.columns(Role.CATEGORICAL):
         x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
-        if not _missing(x) and x == y:
+        if not is_missing(x) and x == y:
             out.append(f"same {col}: {x}")
     for col in attrs.columns(Role.MULTIHOT):
         x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
-        if not _missing(x) and not _missing(y):
+        if not is_missing(x) and not is_missing(y):
             shared = sorted(set(map(str, x)) & set(map(str, y)))
             # Anonymised tokens (MUSAE's page descriptions, SNAP's profile features) are numbers that mean nothing
             # to a reader: say how many are shared instead of which.
@@ -52,10 +50,3 @@ def shared_attributes(attrs: Optional[AttributeTable], a: int, b: int) -> list[s
                 out.append(f"{len(shared)} shared {col} token{'s' if len(shared) != 1 else ''}")
     return out
 
-
-def _missing(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
-    return v is pd.NA
