@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shipped import SHIPPED, dataset_params
 from socialgraph.data import DataError, load
 from socialgraph.data.registry import get_card, is_present, list_datasets, load_dataset, load_ogb_split
 
@@ -42,12 +43,18 @@ def _listing(root: Path) -> dict:
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
 
 
+@pytest.mark.dataset(*sorted(README))
 def test_every_shared_dataset_has_a_present_card(data_root):
     present = {c.name for c in list_datasets() if is_present(c)}
     assert set(README) <= present
 
 
-def test_cards_pin_the_shared_files_and_readme_counts(data_root):
+def test_shipped_datasets_are_present_with_an_empty_data_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOCIALGRAPH_DATA", str(tmp_path))
+    assert {c.name for c in list_datasets() if is_present(c)} == set(SHIPPED)
+
+
+def test_cards_pin_the_shared_files_and_readme_counts():
     for name, counts in README.items():
         card = get_card(name)
         assert card.homepage.startswith("http") and card.license and card.citation
@@ -59,7 +66,7 @@ def test_cards_pin_the_shared_files_and_readme_counts(data_root):
                 assert card.expected[key] == value, (name, key)
 
 
-@pytest.mark.parametrize("name", sorted(README))
+@pytest.mark.parametrize("name", dataset_params(*sorted(README)))
 def test_present_dataset_loads_with_readme_counts(name, data_root):
     before = _listing(data_root / get_card(name).folder)
     graph = load(name)  # through data.load, which dispatches to the registry
@@ -78,6 +85,7 @@ def test_present_dataset_loads_with_readme_counts(name, data_root):
     assert _listing(data_root / get_card(name).folder) == before
 
 
+@pytest.mark.dataset("lastfm-hetrec-2k", "movielens-100k", "ciao")
 def test_modalities_of_the_multimodal_datasets(data_root):
     lastfm = load_dataset("lastfm-hetrec-2k")
     tags = lastfm.user_attrs.frame["tags"]
@@ -95,7 +103,7 @@ def test_modalities_of_the_multimodal_datasets(data_root):
     assert "Books" in set(ciao.item_attrs.frame["category"].dropna())
 
 
-def test_repeated_load_is_served_from_cache(data_root):
+def test_repeated_load_is_served_from_cache():
     from socialgraph.paths import cache_root
 
     first = load_dataset("musae-facebook")
@@ -108,6 +116,7 @@ def test_repeated_load_is_served_from_cache(data_root):
     assert json.loads((cache_root() / "checksums.json").read_text())  # digests remembered for the next load
 
 
+@pytest.mark.dataset("ogbl-ddi")
 def test_ogb_official_split(data_root):
     split = load_ogb_split("ogbl-ddi")
     assert split["train"]["edge"].shape == (1067911, 2)
@@ -115,17 +124,28 @@ def test_ogb_official_split(data_root):
     assert split["test"]["edge"].shape == (133489, 2) and split["test"]["edge_neg"].shape == (95599, 2)
 
 
-def test_checksum_mismatch_is_detected(data_root, tmp_path, monkeypatch):
-    shutil.copytree(data_root / "seal", tmp_path / "seal")
-    target = tmp_path / "seal" / "USAir.mat"
+# (folder to copy, file to corrupt, its dataset, an intact neighbour in the same folder and its users)
+CORRUPTIONS = {
+    "seal": ("seal", "seal/USAir.mat", "seal-usair", "seal-yeast", 2375),
+    "twitch": ("musae/twitch", "musae/twitch/ENGB/ENGB_edges.csv", "twitch-engb", "twitch-de", 9498),
+}
+
+
+@pytest.mark.parametrize("case", [pytest.param("seal", marks=pytest.mark.dataset("seal-usair", "seal-yeast")),
+                                  "twitch"])
+def test_checksum_mismatch_is_detected(case, data_root, shipped_root, tmp_path, monkeypatch):
+    folder, corrupt, name, neighbour, users = CORRUPTIONS[case]
+    source = data_root / folder if (data_root / folder).is_dir() else shipped_root / folder
+    shutil.copytree(source, tmp_path / folder)
+    target = tmp_path / corrupt
     raw = bytearray(target.read_bytes())
-    raw[-1] ^= 0xFF
+    raw[-2] ^= 0x01
     target.write_bytes(bytes(raw))
     monkeypatch.setenv("SOCIALGRAPH_DATA", str(tmp_path))
     with pytest.raises(DataError, match="checksum mismatch") as err:
-        load_dataset("seal-usair")
-    assert "USAir.mat" in str(err.value)
-    assert load_dataset("seal-yeast").num_users == 2375  # the intact neighbour still loads
+        load_dataset(name)
+    assert Path(corrupt).name in str(err.value)
+    assert load_dataset(neighbour).num_users == users  # the intact neighbour still loads
 
 
 def test_absent_dataset_names_file_and_env_var(tmp_path, monkeypatch):
@@ -142,24 +162,72 @@ def test_unknown_name_suggests_close_ones():
         get_card("twitch-d")
 
 
-def test_musae_facebook_falls_back_to_embedded_copy(tmp_path, monkeypatch):
+def test_absent_dataset_says_why_it_was_not_downloaded(tmp_path, monkeypatch):
+    """Offline, unreachable and failed downloads are three different messages, each one line."""
+    from socialgraph.data import registry
+
     monkeypatch.setenv("SOCIALGRAPH_DATA", str(tmp_path))
-    graph = load_dataset("musae-facebook")
-    assert graph.num_users == 22470 and graph.num_friend_pairs == 170823
+    with pytest.raises(DataError, match="downloads are off") as err:
+        load_dataset("twitch-es")
+    assert "\n" not in str(err.value)
+    monkeypatch.setenv("SOCIALGRAPH_OFFLINE", "0")
+    monkeypatch.setattr(registry, "_reachable", lambda url: False)
+    with pytest.raises(DataError, match="raw.githubusercontent.com cannot be reached") as err:
+        load_dataset("twitch-es")
+    assert "SOCIALGRAPH_OFFLINE" not in str(err.value)  # it is not offline: do not tell it to go online
+
+    def refuse(url, dest):
+        raise OSError("HTTP Error 404: Not Found")
+
+    monkeypatch.setattr(registry, "_reachable", lambda url: True)
+    monkeypatch.setattr(registry, "_fetch", refuse)
+    with pytest.raises(DataError, match="download from https://.*ES_edges.csv failed: HTTP Error 404"):
+        load_dataset("twitch-es")
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))  # no partial download left behind
+
+
+@pytest.mark.parametrize("name, graph", [("musae-facebook", (22470, 170823)), ("twitch-de", (9498, 153138)),
+                                         ("twitch-engb", (7126, 35324))])
+def test_shipped_graphs_fall_back_to_the_embedded_copy(name, graph, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOCIALGRAPH_DATA", str(tmp_path))
+    loaded = load_dataset(name)
+    assert (loaded.num_users, loaded.num_friend_pairs) == graph
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_info_json(data_root):
+def test_a_copy_under_an_earlier_upstream_name_is_found(shipped_root, tmp_path, monkeypatch):
+    """ENGB's games json was ENGB.json in the first upstream release: a copy under that name is located and
+    verified against that release's own digest (so the renamed newer file is refused as another version)."""
+    from socialgraph.data.registry import locate
+
+    folder = tmp_path / "musae/twitch/ENGB"
+    shutil.copytree(shipped_root / "musae/twitch/ENGB", folder)
+    (folder / "ENGB_features.json").rename(folder / "ENGB.json")
+    monkeypatch.setenv("SOCIALGRAPH_DATA", str(tmp_path))
+    card = get_card("twitch-engb")
+    path, digest = locate(card, card.file("features"))
+    assert path == folder / "ENGB.json" and digest == card.file("features").also[0][1]
+    with pytest.raises(DataError, match="checksum mismatch"):
+        load_dataset("twitch-engb")
+
+
+CLI_COUNTS = {"lastfm-hetrec-2k": ((1892, 12717, 17632, 92834), "hetrec-lastfm"),
+              "twitch-engb": ((7126, 35324, 0, 0), "musae")}
+
+
+@pytest.mark.parametrize("name", dataset_params(*CLI_COUNTS))
+def test_cli_info_json(name, data_root):
     from typer.testing import CliRunner
 
     from socialgraph.cli.main import app
 
-    result = CliRunner().invoke(app, ["datasets", "info", "lastfm-hetrec-2k", "--json"])
+    result = CliRunner().invoke(app, ["datasets", "info", name, "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert (out["users"], out["friend_pairs"], out["items"], out["engagements"]) == (1892, 12717, 17632, 92834)
-    assert out["card"]["family"] == "hetrec-lastfm" and out["card"]["files"][0]["sha256"]
+    counts, family = CLI_COUNTS[name]
+    assert (out["users"], out["friend_pairs"], out["items"], out["engagements"]) == counts
+    assert out["card"]["family"] == family and out["card"]["files"][0]["sha256"]
     listing = CliRunner().invoke(app, ["datasets", "list"])
-    assert listing.exit_code == 0 and "lastfm-hetrec-2k" in listing.stdout
+    assert listing.exit_code == 0 and name in listing.stdout
     missing = CliRunner().invoke(app, ["datasets", "info", "epinions"])
     assert missing.exit_code == 2 and "SOCIALGRAPH_DATA" in missing.output

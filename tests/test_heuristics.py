@@ -1,24 +1,24 @@
-"""Heuristic scores and candidates against NetworkX and dense brute force on a real SEAL graph; the protocol."""
+"""Heuristic scores and candidates against NetworkX and dense brute force on small real graphs (SEAL's USAir where
+present, a 400-page core of the shipped MUSAE Facebook graph everywhere); the benchmark protocol."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from socialgraph.data import SocialGraph, canonical_pairs
+from shipped import dataset_params, dense_core, friend_graph
 from socialgraph.data.negatives import pair_keys
 from socialgraph.data.protocol import benchmark_split, evaluate_link_scores
 from socialgraph.eval.baselines import heuristic_baselines
 from socialgraph.eval.heuristics import METHODS, HeuristicParams, score_pairs, top_candidates
 
 
-@pytest.fixture(scope="module")
-def usair(data_root: Path) -> sp.csr_matrix:
+@pytest.fixture(scope="module", params=dataset_params("seal-usair", "musae-facebook"))
+def usair(request, data_root) -> sp.csr_matrix:
+    if request.param == "musae-facebook":
+        return dense_core("musae-facebook", 400)
     a = sp.csr_matrix(scipy.io.loadmat(data_root / "seal" / "USAir.mat")["net"])
     a = ((a + a.T) > 0).astype(np.float64).tocsr()
     a.setdiag(0)
@@ -108,11 +108,13 @@ def test_top_candidates_match_brute_force(usair, method):
     assert not np.asarray(usair[np.repeat(users, k)[ok.ravel()], cand[ok]]).any()
 
 
-@pytest.fixture(scope="module")
-def lastfm(data_root: Path) -> SocialGraph:
-    f = pd.read_csv(data_root / "lastfm-hetrec-2k" / "user_friends.dat", sep="\t").to_numpy()
-    ids, inv = np.unique(f, return_inverse=True)
-    return SocialGraph(user_ids=ids, friends=canonical_pairs(inv.reshape(-1, 2)), name="lastfm-hetrec-2k")
+#: AA's test Hits@50 under the protocol, as the external reference tool measures it (another random split).
+AA_HITS50 = {"lastfm-hetrec-2k": (0.15, 0.40), "twitch-engb": (0.25, 0.50)}
+
+
+@pytest.fixture(scope="module", params=dataset_params(*AA_HITS50))
+def lastfm(request):
+    return friend_graph(request.param)
 
 
 def test_benchmark_protocol_split_and_negatives(lastfm):
@@ -132,10 +134,12 @@ def test_heuristic_baselines_under_the_protocol(lastfm):
     s = benchmark_split(lastfm, seed=0)
     res = heuristic_baselines(s, ["aa", "pa"])
     assert set(res["aa"]) == {"hits@20", "hits@50", "hits@100", "mrr", "auc", "ap"}
-    # The external reference tool measures AA Hits@50 ~ 0.27 on this graph (with another random split).
-    assert 0.15 < res["aa"]["hits@50"] < 0.40
+    lo, hi = AA_HITS50[lastfm.name]
+    assert lo < res["aa"]["hits@50"] < hi
     assert res["aa"]["hits@20"] <= res["aa"]["hits@50"] <= res["aa"]["hits@100"]
-    assert res["aa"]["auc"] > res["pa"]["auc"] > 0.5
+    assert res["aa"]["auc"] > 0.5 and res["pa"]["auc"] > 0.5
+    if lastfm.name == "lastfm-hetrec-2k":  # on Twitch, popular streamers befriend each other: PA leads there
+        assert res["aa"]["auc"] > res["pa"]["auc"]
     # Scores must come from the training graph: Katz counts the direct link, so on the full graph (test links
     # leaked) it is near perfect, while the baseline equals scoring on the training adjacency.
     pairs = np.r_[s.test, s.negatives]

@@ -1,23 +1,19 @@
-"""Negative samplers on real graphs: never a true edge of any split, never a self-pair, seeded, and hard when asked."""
+"""Negative samplers on real graphs (Last.fm where present, the shipped Twitch ENGB everywhere): never a true edge of any split, never a self-pair, seeded, and hard when asked."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
-from socialgraph.data import SocialGraph, canonical_pairs
+from shipped import dataset_params, friend_graph
+from socialgraph.data import canonical_pairs
 from socialgraph.data.negatives import hard_negatives, heart_negatives, pair_keys, uniform_negatives
 from socialgraph.data.splits import split_links
 from socialgraph.eval.heuristics import score_pairs
 
 
-@pytest.fixture(scope="module")
-def lastfm(data_root: Path) -> SocialGraph:
-    f = pd.read_csv(data_root / "lastfm-hetrec-2k" / "user_friends.dat", sep="\t").to_numpy()
-    ids, inv = np.unique(f, return_inverse=True)
-    return SocialGraph(user_ids=ids, friends=canonical_pairs(inv.reshape(-1, 2)), name="lastfm-hetrec-2k")
+@pytest.fixture(scope="module", params=dataset_params("lastfm-hetrec-2k", "twitch-engb"))
+def lastfm(request):
+    return friend_graph(request.param)
 
 
 @pytest.fixture(scope="module")

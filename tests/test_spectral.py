@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 import torch
 
+from shipped import core_graph, dataset_params
 from socialgraph.config import from_dict
 from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
@@ -29,9 +30,19 @@ def _projector(p: np.ndarray) -> np.ndarray:
     return q @ q.T
 
 
-@pytest.mark.parametrize("name", ["seal-usair", "lastfm-hetrec-2k"])  # dense solver (332 users) and Lanczos (1,892)
+def _graph(name: str):
+    """A registry dataset, or ``NAME-coreN``: N users of a shipped graph (see tests/shipped.py)."""
+    if "-core" in name:
+        base, size = name.rsplit("-core", 1)
+        return core_graph(base, int(size))
+    return load(name)
+
+
+# The dense solver (USAir 332 users, 400 Facebook pages) and Lanczos (Last.fm 1,892 users, 1,800 Facebook pages).
+@pytest.mark.parametrize("name", [*dataset_params("seal-usair", "lastfm-hetrec-2k"), "musae-facebook-core400",
+                                  "musae-facebook-core1800"])
 def test_positions_are_the_leading_eigenvectors(name):
-    graph = load(name)
+    graph = _graph(name)
     adj = adjacency_from_edges(graph.friends, graph.num_users)
     p = spectral_positions(adj, 8)
     assert p.shape == (graph.num_users, 8) and p.dtype == np.float32
@@ -64,10 +75,11 @@ def test_alignment_undoes_a_rotation():
     np.testing.assert_allclose(align(p @ rotation.astype(np.float32), p), p, atol=1e-4)
 
 
-def test_held_out_positions_ignore_their_fold():
+@pytest.mark.parametrize("name", [*dataset_params("seal-usair"), "musae-facebook-core300"])
+def test_held_out_positions_ignore_their_fold(name):
     """Fold ``f``'s positions span exactly the eigenvectors of the graph without fold ``f``: replacing that fold's
     friendships by others changes nothing in them (up to the rotation onto the whole graph's basis)."""
-    graph = load("seal-usair")
+    graph = _graph(name)
     edges, n = graph.friends, graph.num_users
     folds = np.random.default_rng(0).integers(0, 4, len(edges))
     full = spectral_positions(adjacency_from_edges(edges, n), 6)
@@ -89,10 +101,11 @@ def test_new_users_take_their_friends_mean_position():
     np.testing.assert_array_equal(extend_positions(p, []), np.zeros(3))
 
 
-def test_training_steps_read_positions_without_their_targets(monkeypatch):
+@pytest.mark.parametrize("name", [*dataset_params("seal-usair"), "musae-facebook-core300"])
+def test_training_steps_read_positions_without_their_targets(name, monkeypatch):
     from socialgraph.train import trainer as trainer_module
 
-    graph = load("seal-usair")
+    graph = _graph(name)
     split = benchmark_split(graph, seed=0)
     seen = []
     real = trainer_module.Trainer._step
@@ -106,7 +119,8 @@ def test_training_steps_read_positions_without_their_targets(monkeypatch):
                                                                                    "link_spectral": 6}})
     fitted = Trainer(config, progress=False).fit(graph, LinkData(split.train, split.val))
     n = graph.num_users
-    steps = int(np.ceil(len(split.train) / 256))  # the smallest batch is 256 friendships
+    # A step takes a tenth of the training friendships, at least 256 (Config.train.batch_size's rule).
+    steps = int(np.ceil(len(split.train) / max(256, np.ceil(len(split.train) / 10))))
     assert len(seen) == 2 * steps
     assert len({tuple(t[0]) for _, t in seen}) == steps  # the same folds in both epochs
     for positions, targets in seen[:steps]:

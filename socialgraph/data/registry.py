@@ -13,7 +13,7 @@ Contract:
 * A file is verified by its sha256 once; the result is cached in ``cache_root()/checksums.json`` keyed by
   ``(absolute path, size, mtime_ns)``, so repeated loads stat the files instead of re-hashing them.
 * A card's ``embedded: true`` lets a file fall back to the copy shipped in the project's ``datasets/`` folder when
-  the data root lacks it (only the MIT-licensed MUSAE Facebook page-page files are shipped).
+  the data root lacks it (only MIT-licensed MUSAE files are shipped: Facebook page-page, Twitch DE and ENGB).
 * One card file may describe several datasets through ``variants`` (e.g. one name per Twitch country); ``{variant}``
   and any key of a variant's mapping are substituted into the card's strings.
 """
@@ -42,7 +42,7 @@ from socialgraph.data.errors import DataError
 from socialgraph.data.graph import SocialGraph
 from socialgraph.paths import cache_root, data_root
 
-#: The folder of dataset cards (and the embedded MUSAE Facebook files), at the project's top level.
+#: The folder of dataset cards (and the embedded MUSAE files), at the project's top level.
 CARDS_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
 #: Counts a card may pin; each is the :meth:`SocialGraph.summary` key of the same name.
@@ -63,6 +63,10 @@ class FileSpec:
         url: where to download it from; ``member`` names the file inside ``url`` when that is a zip / tar archive.
         required: whether the loader can do without it.
         directory: the path is a folder; ``manifest`` (a ``SHA256SUMS`` file next to the cards) pins its files.
+        also: other ``(path, sha256)`` under which an upstream release has shipped the same file (the Twitch games
+            json is ``DE.json`` in one commit, ``DE_features.json`` in another); a copy under any of them is accepted
+            and verified against its own digest. ``path`` and ``sha256`` are where a download goes and what it
+            must hash to.
     """
 
     key: str
@@ -73,6 +77,11 @@ class FileSpec:
     required: bool = True
     directory: bool = False
     manifest: Optional[str] = None
+    also: tuple[tuple[str, Optional[str]], ...] = ()
+
+    def candidates(self) -> tuple[tuple[str, Optional[str]], ...]:
+        """Every ``(path, sha256)`` the file may be found under, the card's own first."""
+        return ((self.path, self.sha256), *self.also)
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ class DatasetCard:
         return {
             "name": self.name, "family": self.family, "title": self.title, "homepage": self.homepage,
             "license": self.license, "citation": self.citation, "folder": self.folder,
-            "files": [{k: v for k, v in vars(f).items() if v is not None} for f in self.files],
+            "files": [{k: v for k, v in vars(f).items() if v not in (None, ())} for f in self.files],
             "expected": dict(self.expected), "notes": self.notes, "embedded": self.embedded,
         }
 
@@ -126,10 +135,17 @@ def _substitute(value: Any, subs: Mapping[str, str]) -> Any:
     return value
 
 
+def _file_spec(raw: dict) -> FileSpec:
+    # An empty digest (a variant without a pinned copy) means the same as null; an alternative whose file name is
+    # empty (a variant whose upstream never renamed the file: ``dir/{old_name}`` with old_name '') is none.
+    also = tuple((a["path"], a.get("sha256") or None) for a in raw.get("also") or []
+                 if a.get("path") and not a["path"].endswith("/"))
+    return FileSpec(**{**raw, "sha256": raw.get("sha256") or None, "also": also})
+
+
 def _card_from_dict(raw: dict, source: Path) -> DatasetCard:
     try:
-        # An empty digest (a variant without a pinned copy) means the same as null.
-        files = tuple(FileSpec(**{**f, "sha256": f.get("sha256") or None}) for f in raw.get("files", []))
+        files = tuple(_file_spec(f) for f in raw.get("files", []))
         expected = {k: int(v) for k, v in (raw.get("expected") or {}).items()}
         unknown = set(expected) - set(COUNT_KEYS)
         if unknown:
@@ -198,13 +214,21 @@ def get_card(name: str, cards_dir: Optional[Path] = None) -> DatasetCard:
 
 
 # ---------------------------------------------------------------------------------------------------- files
-def resolve(card: DatasetCard, spec: FileSpec, root: Optional[Path] = None) -> Optional[Path]:
-    """Where ``spec`` lies: under the data root, else (for embedded cards) in the project's ``datasets/``."""
+def locate(card: DatasetCard, spec: FileSpec, root: Optional[Path] = None) -> Optional[tuple[Path, Optional[str]]]:
+    """Where ``spec`` lies and the digest it must have there: under the data root (under the card's own name, then
+    under each name an upstream release used), else, for embedded cards, in the project's ``datasets/``."""
     for base in [root or data_root()] + ([CARDS_DIR] if card.embedded else []):
-        p = base / spec.path
-        if p.exists():
-            return p
+        for rel, digest in spec.candidates():
+            p = base / rel
+            if p.exists():
+                return p, digest
     return None
+
+
+def resolve(card: DatasetCard, spec: FileSpec, root: Optional[Path] = None) -> Optional[Path]:
+    """Where ``spec`` lies (see :func:`locate`), or ``None``."""
+    found = locate(card, spec, root)
+    return None if found is None else found[0]
 
 
 def is_present(card: DatasetCard) -> bool:
@@ -290,36 +314,40 @@ def verify_file(path: Path, expected: str, cache: Optional[_ChecksumCache] = Non
                                  "the dataset's home (see `socialgraph datasets info NAME`)")
 
 
-def _verify(card: DatasetCard, paths: Mapping[str, Path]) -> None:
+def _verify(card: DatasetCard, found: Mapping[str, tuple[Path, Optional[str]]]) -> None:
+    """Check every found file against the digest of the name it was found under (see :func:`locate`)."""
     cache = _ChecksumCache()
     try:
         for spec in card.files:
-            path = paths.get(spec.key)
-            if path is None:
+            if spec.key not in found:
                 continue
+            path, digest = found[spec.key]
             if spec.directory:
                 if spec.manifest:
                     sums = _read_manifest(spec.manifest)
                     prefix = Path(spec.path).name + "/"
                     members = {k[len(prefix):]: v for k, v in sums.items() if k.startswith(prefix)}
-                    for rel, digest in tqdm(sorted(members.items()), desc=f"verify {spec.path}", leave=False,
-                                            disable=len(members) < 500):
+                    for rel, member_digest in tqdm(sorted(members.items()), desc=f"verify {spec.path}",
+                                                   leave=False, disable=len(members) < 500):
                         if (path / rel).exists():  # a missing image is a missing value, not corruption
-                            verify_file(path / rel, digest, cache, what=card.name)
-            elif spec.sha256:
-                verify_file(path, spec.sha256, cache, what=card.name)
+                            verify_file(path / rel, member_digest, cache, what=card.name)
+            elif digest:
+                verify_file(path, digest, cache, what=card.name)
             else:
-                warnings.warn(f"{card.name}: {spec.path} has no pinned sha256 in {card.source}; using it unverified",
+                warnings.warn(f"{card.name}: {path} has no pinned sha256 in {card.source}; using it unverified",
                               stacklevel=3)
     finally:
         cache.save()
 
 
 # ---------------------------------------------------------------------------------------------------- download
-def _online(url: str, timeout: float = 3.0) -> bool:
-    """Whether downloads are allowed (``SOCIALGRAPH_OFFLINE`` unset) and ``url``'s host accepts a connection."""
-    if os.environ.get("SOCIALGRAPH_OFFLINE", "").strip() not in ("", "0", "false", "no"):
-        return False
+def _offline() -> bool:
+    """Whether ``SOCIALGRAPH_OFFLINE`` turns downloads off."""
+    return os.environ.get("SOCIALGRAPH_OFFLINE", "").strip() not in ("", "0", "false", "no")
+
+
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether ``url``'s host accepts a connection."""
     parts = urllib.parse.urlsplit(url)
     try:
         socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)),
@@ -393,36 +421,52 @@ def download(card: DatasetCard, spec: FileSpec, root: Optional[Path] = None) -> 
     return dest
 
 
+def _missing(card: DatasetCard, spec: FileSpec, root: Path, why: str) -> DataError:
+    """The error for a required file that is neither in the data root nor downloadable; ``why`` says which."""
+    names = " or ".join(rel for rel, _ in spec.candidates())
+    return DataError(
+        f"dataset {card.name!r} is not in the data root ({names} is missing) and {why}",
+        file=str(root / spec.path),
+        hint=f"put a copy of {card.folder or spec.path} from {card.homepage} under SOCIALGRAPH_DATA (now {root})")
+
+
+def _obtain(card: DatasetCard, spec: FileSpec, root: Path) -> tuple[Path, Optional[str]]:
+    """Download an absent required file, or raise a :class:`DataError` saying why it could not be."""
+    if not spec.url or spec.directory:
+        raise _missing(card, spec, root, "no download address is known for it")
+    if _offline():
+        raise _missing(card, spec, root, "downloads are off (SOCIALGRAPH_OFFLINE is set; unset it to download)")
+    host = urllib.parse.urlsplit(spec.url).hostname
+    if not _reachable(spec.url):
+        raise _missing(card, spec, root, f"its home {host} cannot be reached from here (no network?)")
+    try:
+        return download(card, spec, root), spec.sha256
+    except OSError as err:  # HTTP errors are OSErrors too
+        raise _missing(card, spec, root, f"the download from {spec.url} failed: {err}") from err
+
+
 def fetch_files(card: DatasetCard, *, verify: bool = True) -> dict[str, Path]:
     """``key -> path`` of the card's files that exist, downloading absent required ones when online.
 
-    Raises :class:`DataError` naming the first missing required file and ``SOCIALGRAPH_DATA`` when it is absent
-    and cannot be downloaded.
+    Raises :class:`DataError` naming the first missing required file, ``SOCIALGRAPH_DATA``, and why it could not be
+    downloaded (downloads off, host unreachable, or the download itself failed).
     """
     root = data_root()
-    paths: dict[str, Path] = {}
+    found: dict[str, tuple[Path, Optional[str]]] = {}
     for spec in card.files:
-        path = resolve(card, spec, root)
-        if path is None and spec.required:
-            if spec.url and not spec.directory and _online(spec.url):
-                path = download(card, spec, root)
-            else:
-                raise DataError(
-                    f"dataset {card.name!r} is not in the data root: {spec.path} is missing",
-                    file=str(root / spec.path),
-                    hint=(f"set SOCIALGRAPH_DATA to a folder that holds {card.folder or spec.path} "
-                          f"(currently {root}), or go online (SOCIALGRAPH_OFFLINE unset) to download it from "
-                          f"{spec.url or card.homepage}"))
-        elif path is None and spec.url and not spec.directory and _online(spec.url):
+        hit = locate(card, spec, root)
+        if hit is None and spec.required:
+            hit = _obtain(card, spec, root)
+        elif hit is None and spec.url and not spec.directory and not _offline() and _reachable(spec.url):
             try:  # an optional file enriches the dataset; failing to fetch it must not block loading
-                path = download(card, spec, root)
+                hit = download(card, spec, root), spec.sha256
             except (DataError, OSError) as err:
                 warnings.warn(f"{card.name}: optional file {spec.path} could not be downloaded: {err}", stacklevel=2)
-        if path is not None:
-            paths[spec.key] = path
+        if hit is not None:
+            found[spec.key] = hit
     if verify:
-        _verify(card, paths)
-    return paths
+        _verify(card, found)
+    return {key: path for key, (path, _) in found.items()}
 
 
 # ---------------------------------------------------------------------------------------------------- loading
@@ -463,4 +507,4 @@ def load_ogb_split(name: str, *, verify: bool = True) -> dict:
 
 
 __all__ = ["DatasetCard", "FileSpec", "download", "fetch_files", "get_card", "is_present", "list_datasets",
-           "load_dataset", "load_ogb_split", "resolve", "sha256_file", "verify_file"]
+           "load_dataset", "load_ogb_split", "locate", "resolve", "sha256_file", "verify_file"]
