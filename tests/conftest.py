@@ -28,21 +28,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "dataset(*names): needs these registry datasets; skipped where absent")
 
 
-def missing_datasets(names) -> list[str]:
-    """The names among ``names`` whose required files are neither in the data root nor shipped."""
-    from socialgraph.data.registry import get_card, is_present
-
-    return [n for n in names if not is_present(get_card(n))]
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    names = [n for mark in item.iter_markers("dataset") for n in mark.args]
-    gone = missing_datasets(dict.fromkeys(names))
-    if gone:
-        root = os.environ.get("SOCIALGRAPH_DATA", "~/.cache/socialgraph/data")
-        pytest.skip(f"needs dataset {', '.join(gone)}, which the project does not ship; set SOCIALGRAPH_DATA "
-                    f"(now {root}) to a folder holding it (`socialgraph datasets info {gone[0]}` says where to get it)")
+    from shipped import require
+
+    require(*dict.fromkeys(n for mark in item.iter_markers("dataset") for n in mark.args))
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ with its reason, where it is absent.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -16,6 +17,29 @@ from socialgraph.data import SocialGraph, load
 
 #: Graphs every checkout has (MIT-licensed MUSAE copies in the project's datasets/ folder).
 SHIPPED = ("musae-facebook", "twitch-de", "twitch-engb")
+
+
+def _present(name: str) -> bool:
+    """A registry dataset whose required files are found, or a folder of the data root (``movielens-posters``: the
+    optional parts of a card)."""
+    from socialgraph.data import DataError
+    from socialgraph.data.registry import get_card, is_present
+    from socialgraph.paths import data_root
+
+    try:
+        return is_present(get_card(name))
+    except DataError:
+        return (data_root() / name).is_dir()
+
+
+def require(*names: str) -> None:
+    """Skip the calling test (or fixture) unless every dataset in ``names`` is present, with one line naming the
+    missing ones and how to provide them."""
+    gone = [n for n in names if not _present(n)]
+    if gone:
+        root = os.environ.get("SOCIALGRAPH_DATA") or "~/.cache/socialgraph/data"
+        pytest.skip(f"needs dataset {', '.join(gone)}, which the project does not ship; set SOCIALGRAPH_DATA "
+                    f"(now {root}) to a folder holding it (`socialgraph datasets info {gone[0]}` says where to get it)")
 
 
 def dataset_params(*names: str) -> list:
@@ -50,3 +74,33 @@ def dense_core(name: str, size: int = 400) -> sp.csr_matrix:
     core = a[order][:, order].tocsr()
     core.eliminate_zeros()
     return core
+
+
+def drawn_images(folder, per_class: int = 40, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """``2 * per_class`` JPEG drawings of two looks a picture encoder must tell apart (label 0: bright, warm,
+    large round shapes on a light ground; label 1: dark, cool, thin angular strokes on a dark ground), drawn with
+    Pillow, plus ``png_as.jpg``: a PNG behind a .jpg name. Returns the JPEG paths and their labels."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    paths, labels = [], []
+    for i in range(2 * per_class):
+        label = i % 2
+        ground = tuple(int(c) for c in (rng.integers(190, 255, 3) if label == 0 else rng.integers(0, 60, 3)))
+        img = Image.new("RGB", (120, 180), ground)
+        draw = ImageDraw.Draw(img)
+        for _ in range(int(rng.integers(3, 7))):
+            x, y = int(rng.integers(0, 90)), int(rng.integers(0, 150))
+            if label == 0:
+                r = int(rng.integers(20, 45))
+                colour = (int(rng.integers(200, 256)), int(rng.integers(80, 200)), int(rng.integers(0, 80)))
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+            else:
+                colour = (int(rng.integers(0, 60)), int(rng.integers(40, 120)), int(rng.integers(100, 200)))
+                draw.line([x, y, int(rng.integers(0, 120)), int(rng.integers(0, 180))], fill=colour, width=3)
+        path = folder / f"{i}.jpg"
+        img.save(path, format="JPEG", quality=90)
+        paths.append(str(path))
+        labels.append(label)
+    Image.open(paths[0]).save(folder / "png_as.jpg", format="PNG")
+    return paths, np.array(labels, dtype=np.float64)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from shipped import dataset_params
 from socialgraph.cli.main import app
 from socialgraph.data import load
 from socialgraph.eval.baselines import heuristic_baselines
@@ -17,23 +18,24 @@ from socialgraph.eval.heuristics import METHODS
 runner = CliRunner()
 
 
-def test_all_methods_as_json_match_the_library():
-    res = runner.invoke(app, ["baseline", "--dataset", "lastfm-hetrec-2k", "--method", "all", "--json"])
+@pytest.mark.parametrize("name", dataset_params("lastfm-hetrec-2k", "twitch-engb"))
+def test_all_methods_as_json_match_the_library(name):
+    res = runner.invoke(app, ["baseline", "--dataset", name, "--method", "all", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert list(out["results"]) == list(METHODS)
     assert out["test"] == int(0.10 * (out["train"] + out["val"] + out["test"]))
     assert out["negatives"] == max(10_000, out["test"])
-    expected = heuristic_baselines(load("lastfm-hetrec-2k"), METHODS, seed=0)
+    expected = heuristic_baselines(load(name), METHODS, seed=0)
     for m in METHODS:
         for key, value in expected[m].items():
             assert out["results"][m][key] == pytest.approx(value), (m, key)
 
 
-def test_table_output_and_seed(data_root: Path, tmp_path: Path):
-    # The minimal folder format: friends.csv with src,dst columns (Last.fm friendships).
-    f = pd.read_csv(data_root / "lastfm-hetrec-2k" / "user_friends.dat", sep="\t")
-    pd.DataFrame({"src": f.userID, "dst": f.friendID}).to_csv(tmp_path / "friends.csv", index=False)
+def test_table_output_and_seed(shipped_root: Path, tmp_path: Path):
+    # The minimal folder format: friends.csv with src,dst columns (the shipped Twitch ENGB follows).
+    f = pd.read_csv(shipped_root / "musae" / "twitch" / "ENGB" / "ENGB_edges.csv")
+    pd.DataFrame({"src": f["from"], "dst": f["to"]}).to_csv(tmp_path / "friends.csv", index=False)
     res = runner.invoke(app, ["baseline", "--data", str(tmp_path), "--method", "ra", "--seed", "1"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.strip().splitlines()
@@ -49,7 +51,7 @@ def test_table_output_and_seed(data_root: Path, tmp_path: Path):
 def test_bad_invocations_say_what_to_do(tmp_path: Path):
     res = runner.invoke(app, ["baseline", "--method", "aa"])
     assert res.exit_code != 0 and "--dataset" in res.output
-    res = runner.invoke(app, ["baseline", "--dataset", "lastfm-hetrec-2k", "--method", "simrank"])
+    res = runner.invoke(app, ["baseline", "--dataset", "twitch-engb", "--method", "simrank"])
     assert res.exit_code != 0 and "unknown method" in res.output
     res = runner.invoke(app, ["baseline", "--dataset", "no-such-dataset"])
     assert res.exit_code == 2 and "no-such-dataset" in res.output

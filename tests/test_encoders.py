@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from safetensors.numpy import load_file, save_file
 
+from shipped import dataset_params, drawn_images, require
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.encoders import (CategoricalEncoder, Encoded, Encoder, ImageEncoder, InteractionEncoder,
                                   ModalityConfig, ModalityEncoders, MultiHotEncoder, NumericEncoder,
@@ -54,12 +55,13 @@ def knn_accuracy(x: np.ndarray, y: np.ndarray, k: int = 5) -> float:
 
 
 @pytest.fixture(scope="module")
-def facebook_pages(data_root) -> pd.DataFrame:
-    return pd.read_csv(data_root / "musae/facebook_large/facebook_target.csv")
+def facebook_pages(shipped_root) -> pd.DataFrame:
+    return pd.read_csv(shipped_root / "musae/facebook_large/facebook_target.csv")
 
 
 @pytest.fixture(scope="module")
 def lastfm(data_root) -> dict:
+    require("lastfm-hetrec-2k")
     d = data_root / "lastfm-hetrec-2k"
     ua = pd.read_csv(d / "user_artists.dat", sep="\t")
     uf = pd.read_csv(d / "user_friends.dat", sep="\t")
@@ -79,6 +81,7 @@ def lastfm(data_root) -> dict:
 
 @pytest.fixture(scope="module")
 def movielens(data_root) -> dict:
+    require("movielens-100k", "movielens-100k-imdb")
     d = data_root / "movielens-100k"
     users = pd.read_csv(d / "u.user", sep="|", names=["id", "age", "gender", "occupation", "zip"])
     genres = pd.read_csv(d / "u.genre", sep="|", names=["genre", "gid"]).genre.tolist()
@@ -181,6 +184,7 @@ def test_text_auto_picks_the_local_sentence_model_up_to_the_row_cap(facebook_pag
         ModalityConfig(text="bert")
 
 
+@pytest.mark.dataset("ego-facebook")
 def test_text_auto_reads_anonymised_profile_codes_as_whole_tokens(data_root, facebook_pages, lastfm, tmp_path):
     """ego-Facebook's profile tokens written as one text column (as a user exporting them to CSV would) are a bag
     of codes: ``auto`` encodes them with TF-IDF over whole tokens, not with a sentence model or a word tokenizer,
@@ -208,8 +212,13 @@ def test_text_auto_reads_anonymised_profile_codes_as_whole_tokens(data_root, fac
 
 
 # ---------------------------------------------------------------------------------------------- images
-@pytest.fixture(scope="module")
-def posters(data_root) -> dict:
+@pytest.fixture(scope="module", params=[*dataset_params("movielens-posters"), "drawings"])
+def posters(request, data_root, tmp_path_factory) -> dict:
+    """Real posters (animation vs horror) where present; everywhere, drawings of two looks (tests/shipped.py)."""
+    if request.param == "drawings":
+        folder = tmp_path_factory.mktemp("drawings")
+        paths, labels = drawn_images(folder)
+        return {"dir": folder, "paths": paths, "labels": labels, "png": str(folder / "png_as.jpg")}
     root = data_root / "movielens-posters"
     movies = pd.read_csv(root / "movies.dat", sep="::", engine="python", names=["id", "title", "genres"],
                          encoding="latin-1")
@@ -221,7 +230,7 @@ def posters(data_root) -> dict:
     rng = np.random.default_rng(RNG_SEED)
     ids = np.r_[rng.choice(anim, 40, replace=False), rng.choice(horror, 40, replace=False)]
     return {"dir": root / "MovieImages", "paths": [str(root / "MovieImages" / f"{i}.jpg") for i in ids],
-            "labels": np.r_[np.zeros(40), np.ones(40)]}
+            "labels": np.r_[np.zeros(40), np.ones(40)], "png": str(root / "MovieImages" / "3575.jpg")}
 
 
 @pytest.mark.parametrize("backbone", ["pixels", "efficientnet_lite0"])
@@ -231,7 +240,7 @@ def test_image_encoder_posters(backbone, posters, tmp_path):
     paths, y = posters["paths"], posters["labels"]
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"not an image at all")
-    png = str(posters["dir"] / "3575.jpg")  # a PNG behind a .jpg name: decoded by content
+    png = posters["png"]  # a PNG behind a .jpg name: decoded by content
     values = paths + [png, str(tmp_path / "nope.jpg"), str(bad), None]
     enc = ImageEncoder(backbone=backbone).fit(paths)
     with pytest.warns(RuntimeWarning, match="2 image"):
@@ -280,8 +289,8 @@ def test_categorical_movielens_occupation(movielens, tmp_path):
     assert np.array_equal(roundtrip(enc.get_state(), tmp_path).transform(occ).x, e.x[:-1])
 
 
-def test_multihot_twitch_games_reduced_and_homophilous(data_root, tmp_path):
-    d = data_root / "musae/twitch/ENGB"
+def test_multihot_twitch_games_reduced_and_homophilous(shipped_root, tmp_path):
+    d = shipped_root / "musae/twitch/ENGB"
     feats = json.loads((d / "ENGB_features.json").read_text())
     n = len(feats)
     games = [feats.get(str(i)) for i in range(n)]
@@ -305,8 +314,8 @@ def test_multihot_small_vocabulary_is_plain_bag(movielens):
     assert e.x[0].sum() == len(genres[0]) and e.x[-1].sum() == 2  # "|"-separated strings are token sets too
 
 
-def test_numeric_twitch_views_log_scaled_with_train_stats(data_root, tmp_path):
-    t = pd.read_csv(data_root / "musae/twitch/ENGB/ENGB_target.csv")
+def test_numeric_twitch_views_log_scaled_with_train_stats(shipped_root, tmp_path):
+    t = pd.read_csv(shipped_root / "musae/twitch/ENGB/ENGB_target.csv")
     values = t[["views", "days"]].to_numpy(float)
     values[:10, 0] = np.nan
     train = np.arange(len(t)) < 5000
@@ -397,8 +406,8 @@ def test_cache_key_depends_on_inputs_and_fitted_state(facebook_pages):
     assert str(cache.root).startswith(os.environ["SOCIALGRAPH_CACHE"])
 
 
-def test_modality_encoders_facebook_pages_text_multihot_and_images(data_root, facebook_pages, posters, tmp_path):
-    feats = json.loads((data_root / "musae/facebook_large/facebook_features.json").read_text())
+def test_modality_encoders_facebook_pages_text_multihot_and_images(shipped_root, facebook_pages, posters, tmp_path):
+    feats = json.loads((shipped_root / "musae/facebook_large/facebook_features.json").read_text())
     n = 3000
     frame = facebook_pages.iloc[:n][["page_name", "page_type"]].copy()
     frame["features"] = [feats.get(str(i)) for i in range(n)]

@@ -46,7 +46,7 @@ How to read it:
   takes over 15 minutes.
 * The `social` suite ran with `--max-epochs 30` (the default trains up to 100 epochs with early stopping) to fit in
   about 100 minutes here, and at the default learning rate thirty epochs underfit the larger graphs: musae-facebook
-  84.93 Hits@50 in this table, 88.1 with the defaults through `../shared/tools/lp_check.py` (another split of the
+  84.93 Hits@50 in this table, 88.1 with the defaults through the external `lp_check.py` tool (another split of the
   same protocol; `benchmarks/results/lp_check.json`, [the experiments](experiments.md)).
 * Sections marked *(quick)* come from `--quick` runs (tiny model, two epochs, small graphs): they prove the suite runs,
   they measure nothing.
