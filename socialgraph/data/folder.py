@@ -199,9 +199,17 @@ def _read_csv(path: Path, id_columns: tuple[str, ...]) -> Table:
         raise DataError("cannot read: binary data, not a CSV text file", file=path.name,
                         hint="save the table as UTF-8 CSV (or as .parquet)")
     try:
-        # ids stay text so that the id checks see them as written; blank lines are kept to count lines right
-        frame = pd.read_csv(path, dtype={c: str for c in id_columns}, skip_blank_lines=False, skipinitialspace=True,
-                            encoding="utf-8")
+        # ids stay text so that the id checks see them as written; blank lines are kept to count lines right.
+        # index_col=False: with one field more in the first row than in the header, pandas would otherwise take
+        # the first column as an index and shift every column by one, silently; now it warns, and we fail.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype={c: str for c in id_columns}, skip_blank_lines=False,
+                                skipinitialspace=True, encoding="utf-8", index_col=False)
+        for w in caught:
+            if issubclass(w.category, pd.errors.ParserWarning) and "does not match length of data" in str(w.message):
+                raise _too_many_fields(path, None)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     except UnicodeDecodeError as e:
         raise DataError(f"cannot read: not UTF-8 text ({e.reason} at byte {e.start})", file=path.name,
                         hint="save the file as UTF-8 CSV") from None
@@ -209,8 +217,10 @@ def _read_csv(path: Path, id_columns: tuple[str, ...]) -> Table:
         raise DataError("the file is empty", file=path.name, line=1,
                         hint="a CSV starts with a header line naming its columns") from None
     except pd.errors.ParserError as e:
+        if re.search(r"Expected \d+ fields", str(e)):
+            raise _too_many_fields(path, str(e)) from None
         m = re.search(r"line (\d+)", str(e))
-        raise DataError(f"cannot parse: {str(e).split('C error: ')[-1]}", file=path.name,
+        raise DataError(f"cannot parse: {str(e).split('C error: ')[-1].strip()}", file=path.name,
                         line=int(m.group(1)) if m else None,
                         hint="every row needs as many fields as the header; quote fields holding commas") from None
     frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
@@ -225,6 +235,29 @@ def _read_csv(path: Path, id_columns: tuple[str, ...]) -> Table:
     table = Table(frame[~blank], path.name, lines=lines[~blank], text=True)
     _check_last_row(path, table)
     return table
+
+
+def _too_many_fields(path: Path, pandas_message: Optional[str]) -> DataError:
+    """The error for the first row with more fields than the header, at its physical line.
+
+    pandas counts records, not lines (a quoted line break shifts its count), and says it over two lines: the file is
+    read again with :mod:`csv` to find the row, which costs nothing unless the file is bad.
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f, skipinitialspace=True)
+        header = next(reader, [])
+        start = reader.line_num + 1
+        for record in reader:
+            if len(record) > len(header):
+                # "Expected N fields" as pandas words it, so that a search for pandas' message finds this one too
+                return DataError(f"Expected {len(header)} fields (as many as the header), found {len(record)}",
+                                 file=path.name, line=start, hint="remove the extra separator, or quote a field that "
+                                                                  'holds a comma ("Paris, France")')
+            start = reader.line_num + 1
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", pandas_message or "")
+    return DataError(f"Expected {m.group(1)} fields (as many as the header), found {m.group(3)}" if m else
+                     "a row has more fields than the header", file=path.name, line=int(m.group(2)) if m else None,
+                     hint="remove the extra separator, or quote a field that holds a comma")
 
 
 def _check_last_row(path: Path, table: Table) -> None:

@@ -32,6 +32,12 @@ from socialgraph.data.schema import MULTIHOT_SEP, Role
 
 _INT_TEXT = r"-?(?:0|[1-9][0-9]*)"
 _SELF_LOOP_POLICIES = ("drop", "error")
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+_WIDE = "does not fit in a signed 64-bit integer"
+_WIDE_ID_HINT = (f"integer ids must lie between {_INT64_MIN} and {_INT64_MAX}; use string ids for longer ones: in "
+                 "CSV write them with a letter prefix (u12345...) in every file naming them, in Parquet store the "
+                 "column as strings")
+_WIDE_TIME_HINT = "times are unix seconds (1262304000) or ISO-8601 dates (2010-01-01)"
 
 
 def show(value) -> str:
@@ -116,7 +122,7 @@ def parse_ids(table: Table, column: str) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if pd.api.types.is_bool_dtype(s):
         raise table.error(0, f"{column} holds booleans ({show(s.iloc[0])})", hint="ids must be integers or strings")
-    whole = _whole_numbers(table, column, s, "an integer id", "ids must be integers or strings")
+    whole = _whole_numbers(table, column, s, "an integer id", "ids must be integers or strings", _WIDE_ID_HINT)
     if whole is not None:
         return whole
     if table.text:
@@ -133,7 +139,7 @@ def parse_ids(table: Table, column: str) -> np.ndarray:
                               hint="ids must be integers or strings")
         txt = s
     if is_int.all():
-        return txt.astype(np.int64).to_numpy() if table.text else s.to_numpy().astype(np.int64)
+        return _int64(table, column, txt, _WIDE_ID_HINT, text=table.text)
     if not is_int.any():
         return np.asarray(txt.to_numpy(dtype=object), dtype=object)
     # mixed: report the first value of the rarer kind, since that is most likely the stray one
@@ -220,7 +226,8 @@ def parse_time(table: Table, column: str) -> np.ndarray:
         raise table.error(row, f"{column} is missing", hint=f"every row needs a {column}, or drop the column")
     if pd.api.types.is_bool_dtype(s):
         raise table.error(0, f"{column} holds booleans", hint="times are unix seconds or ISO-8601 dates")
-    whole = _whole_numbers(table, column, s, "whole unix seconds", "times are integer unix seconds or ISO-8601 dates")
+    whole = _whole_numbers(table, column, s, "whole unix seconds", "times are integer unix seconds or ISO-8601 dates",
+                           _WIDE_TIME_HINT)
     if whole is not None:
         return whole
     if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s):
@@ -228,8 +235,7 @@ def parse_time(table: Table, column: str) -> np.ndarray:
     else:
         txt = s.astype(str).str.strip()
         is_int = txt.str.fullmatch(_INT_TEXT).to_numpy(dtype=bool)
-        out = np.zeros(len(s), dtype=np.int64)
-        out[is_int] = txt[is_int].astype(np.int64).to_numpy()
+        out = _int64(table, column, txt.where(is_int, "0"), _WIDE_TIME_HINT, text=True).copy()  # may be read-only
         rest = txt[~is_int]
         dt = pd.to_datetime(rest, utc=True, format="ISO8601", errors="coerce")
         if dt.isna().any():  # slower element-wise parsing only for the rows ISO-8601 could not read
@@ -378,9 +384,13 @@ __all__ = [
 ]
 
 
-def _whole_numbers(table: "Table", column: str, s: pd.Series, what: str, hint: str) -> Optional[np.ndarray]:
+def _whole_numbers(table: "Table", column: str, s: pd.Series, what: str, hint: str,
+                   wide_hint: str) -> Optional[np.ndarray]:
     """An integer column, or a float column of whole finite numbers, as int64; ``None`` for other dtypes."""
     if pd.api.types.is_integer_dtype(s):
+        if s.dtype.kind == "u" and len(s) and s.max() > _INT64_MAX:  # uint64 would wrap round silently
+            row = _first(s.to_numpy() > _INT64_MAX)
+            raise table.error(row, f"{column} {show(s.iloc[row])} {_WIDE}", hint=wide_hint)
         return s.to_numpy(dtype=np.int64)
     if not pd.api.types.is_float_dtype(s):
         return None
@@ -389,4 +399,21 @@ def _whole_numbers(table: "Table", column: str, s: pd.Series, what: str, hint: s
     if bad.any():
         row = _first(bad)
         raise table.error(row, f"{column} {show(v[row])} is not {what}", hint=hint)
+    wide = np.abs(v) >= 2.0 ** 63
+    if wide.any():
+        row = _first(wide)
+        raise table.error(row, f"{column} {show(v[row])} {_WIDE}", hint=wide_hint)
     return v.astype(np.int64)
+
+
+def _int64(table: "Table", column: str, values: pd.Series, wide_hint: str, *, text: bool) -> np.ndarray:
+    """Integers (``text=False``), or their text (``-?[0-9]+``), as int64; fails naming the first one beyond 64 bits,
+    where numpy raises an ``OverflowError`` naming neither the file nor the value."""
+    try:
+        return values.astype(np.int64).to_numpy() if text else values.to_numpy().astype(np.int64)
+    except OverflowError:
+        pass
+    for row, value in enumerate(values.to_numpy(dtype=object)):  # only on failure: find the culprit
+        if not _INT64_MIN <= int(value) <= _INT64_MAX:
+            raise table.error(row, f"{column} {value if text else show(value)} {_WIDE}", hint=wide_hint)
+    raise AssertionError("unreachable: an OverflowError without a value beyond 64 bits")

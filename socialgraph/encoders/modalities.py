@@ -18,21 +18,22 @@ interaction history, are fitted on all items: item attributes are content, not t
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Literal, Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
 
+from socialgraph.config import check_fields, setting
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.encoders.base import Encoded, Encoder
-from socialgraph.encoders.image import ImageEncoder
-from socialgraph.encoders.interactions import InteractionEncoder
+from socialgraph.encoders.image import BACKBONES, ImageEncoder
+from socialgraph.encoders.interactions import WEIGHTINGS, InteractionEncoder
 from socialgraph.encoders.tabular import CategoricalEncoder, MultiHotEncoder, NumericEncoder
 from socialgraph.encoders.text import (SentenceTransformerText, TfidfSvdText, local_sentence_model,
                                        reads_as_codes)
 
-TEXT_BACKENDS = ("auto", "tfidf", "sentence-transformers")
 
 
 @dataclass
@@ -68,25 +69,27 @@ class ModalityConfig:
         seed: seeds the SVD / PCA fits.
     """
 
-    text: str = "auto"
-    text_auto_max_rows: int = 100_000
+    text: Literal["auto", "tfidf", "sentence-transformers"] = "auto"
+    text_auto_max_rows: int = setting(100_000, ge=0)
     cache: bool = True
-    text_dim: int = 64
-    text_min_df: int = 2
+    text_dim: int = setting(64, ge=1)
+    text_min_df: int = setting(2, ge=1)
     sentence_model: str = "all-MiniLM-L6-v2"
-    multihot_dim: int = 64
-    categorical_max: int = 1000
-    numeric_log: object = "auto"
-    image_backbone: str = "auto"
-    image_dim: Optional[int] = 64
+    multihot_dim: int = setting(64, ge=1)
+    categorical_max: int = setting(1000, ge=1)
+    numeric_log: Union[bool, Literal["auto"]] = "auto"
+    image_backbone: str = setting("auto", choices=BACKBONES)
+    image_dim: Optional[int] = setting(64, ge=1)
     image_root: Optional[str] = None
-    interaction_dim: int = 64
-    interaction_weighting: str = "log1p"
-    seed: int = 0
+    interaction_dim: int = setting(64, ge=1)
+    interaction_weighting: str = setting("log1p", choices=WEIGHTINGS)
+    seed: int = setting(0, ge=0)
 
     def __post_init__(self) -> None:
-        if self.text not in TEXT_BACKENDS:
-            raise ValueError(f"text must be one of {TEXT_BACKENDS}, got {self.text!r}")
+        check_fields(self)
+
+
+TEXT_BACKENDS = typing.get_args(typing.get_type_hints(ModalityConfig)["text"])
 
 
 class ModalityEncoders:

@@ -1,9 +1,12 @@
 """Configuration of the model: encoder inputs, fusion, attention layers, heads and loss weights."""
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
+from typing import Literal
 
-SIMILARITY_SCOPES = ("off", "cold", "all")
+from socialgraph.config import check_fields, setting
+
 
 
 @dataclass
@@ -53,30 +56,29 @@ class ModelConfig:
             musae-facebook 0.878 against 0.881 / 0.878.
     """
 
-    dim: int = 64
-    layers: int = 2
-    heads: int = 2
-    conv: str = "gatv2"
-    dropout: float = 0.1
-    fusion: str = "attention"
-    modality_dropout: float = 0.1
+    dim: int = setting(64, ge=1)
+    layers: int = setting(2, ge=0)
+    heads: int = setting(2, ge=1)
+    conv: Literal["gatv2", "transformer", "mean"] = "gatv2"
+    dropout: float = setting(0.1, ge=0, lt=1)
+    fusion: Literal["attention", "sum", "concat"] = "attention"
+    modality_dropout: float = setting(0.1, ge=0, lt=1)
     id_embedding: bool = False
     hetero: bool = False
     link_common_neighbours: bool = True
     link_structure: bool = True
-    link_feature_similarity: str = "off"
-    link_completion: int = 0
-    link_spectral: int = 32
-    link_hidden: int = 128
-    link_autoencoder: int = 0
+    # Bundles and configurations written before the scopes existed hold a boolean here.
+    link_feature_similarity: Literal["off", "cold", "all"] = setting("off", aliases={True: "all", False: "off"})
+    link_completion: int = setting(0, ge=0)
+    link_spectral: int = setting(32, ge=0)
+    link_hidden: int = setting(128, ge=1)
+    link_autoencoder: int = setting(0, ge=0)
 
     def __post_init__(self) -> None:
-        # Bundles and configurations written before the scopes existed hold a boolean here.
-        if isinstance(self.link_feature_similarity, bool):
-            self.link_feature_similarity = "all" if self.link_feature_similarity else "off"
-        if self.link_feature_similarity not in SIMILARITY_SCOPES:
-            raise ValueError(f"model.link_feature_similarity must be one of {SIMILARITY_SCOPES}, "
-                             f"got {self.link_feature_similarity!r}")
+        check_fields(self)
+
+
+SIMILARITY_SCOPES = typing.get_args(typing.get_type_hints(ModelConfig)["link_feature_similarity"])
 
 
 @dataclass
@@ -98,9 +100,12 @@ class LossConfig:
         learned: learn the weights (uncertainty weighting) instead of fixing them.
     """
 
-    link: float = 1.0
-    engagement: float = 0.1
-    preference: float = 0.05
-    feature_reconstruction: float = 0.01
-    adjacency_reconstruction: float = 0.01
+    link: float = setting(1.0, ge=0)
+    engagement: float = setting(0.1, ge=0)
+    preference: float = setting(0.05, ge=0)
+    feature_reconstruction: float = setting(0.01, ge=0)
+    adjacency_reconstruction: float = setting(0.01, ge=0)
     learned: bool = False
+
+    def __post_init__(self) -> None:
+        check_fields(self)

@@ -1,16 +1,19 @@
-"""Configuration of a training run: everything ``socialgraph train --print-config`` shows."""
+"""Configuration of a training run: everything ``socialgraph train --print-config`` shows.
+
+Every value is checked on the way in (:mod:`socialgraph.config`): its type comes from the annotation, its range
+from :func:`~socialgraph.config.setting`; a bad one raises :class:`ConfigError` (a ``ValueError``) in one line
+naming the file and line, key path, expected and given value.
+"""
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal
 
+from socialgraph.config import ConfigError, apply_overrides, check_fields, setting, update
 from socialgraph.encoders.modalities import ModalityConfig
 from socialgraph.model.config import LossConfig, ModelConfig
 
-
-MODES = ("auto", "full", "sampled")
-STRUCTURE_GRAPHS = ("step", "full")
-ENGAGEMENT_KINDS = ("auto", "implicit", "explicit")
-SELECTIONS = ("hits", "auc", "mrr")
 
 
 @dataclass
@@ -54,37 +57,70 @@ class TrainConfig:
             (``model.link_autoencoder``; one for the whole training graph and one per step fold).
     """
 
-    epochs: int = 100
-    lr: float = 0.002
-    weight_decay: float = 0.0
-    batch_size: int = 8192
-    hard_negative_ratio: float = 0.0
-    structure_graph: str = "step"
-    patience: int = 10
-    select: str = "hits"
-    eval_every: int = 2
-    val_fraction: float = 0.05
-    mode: str = "auto"
-    full_batch_max_edges: int = 3_000_000
-    num_neighbors: list = field(default_factory=lambda: [15, 10])
-    seed: int = 0
-    threads: int = 0
-    engagement_batch_size: int = 8192
-    engagement_kind: str = "auto"
-    autoencoder_epochs: int = 300
+    epochs: int = setting(100, ge=1)
+    lr: float = setting(0.002, gt=0)
+    weight_decay: float = setting(0.0, ge=0)
+    batch_size: int = setting(8192, ge=1)
+    hard_negative_ratio: float = setting(0.0, ge=0, le=1)
+    structure_graph: Literal["step", "full"] = "step"
+    patience: int = setting(10, ge=1)
+    select: Literal["hits", "auc", "mrr"] = "hits"
+    eval_every: int = setting(2, ge=1)
+    val_fraction: float = setting(0.05, gt=0, lt=1)
+    mode: Literal["auto", "full", "sampled"] = "auto"
+    full_batch_max_edges: int = setting(3_000_000, ge=0)
+    num_neighbors: list[int] = setting(factory=lambda: [15, 10], ge=1)
+    seed: int = setting(0, ge=0)
+    threads: int = setting(0, ge=0)
+    engagement_batch_size: int = setting(8192, ge=1)
+    engagement_kind: Literal["auto", "implicit", "explicit"] = "auto"
+    autoencoder_epochs: int = setting(300, ge=1)
 
     def __post_init__(self) -> None:
-        for name, allowed in (("mode", MODES), ("structure_graph", STRUCTURE_GRAPHS),
-                              ("engagement_kind", ENGAGEMENT_KINDS), ("select", SELECTIONS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"train.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        check_fields(self)
+
+
+# the choices as tuples, read from the annotations (the one place they are written)
+_HINTS = typing.get_type_hints(TrainConfig)
+MODES = typing.get_args(_HINTS["mode"])
+STRUCTURE_GRAPHS = typing.get_args(_HINTS["structure_graph"])
+ENGAGEMENT_KINDS = typing.get_args(_HINTS["engagement_kind"])
+SELECTIONS = typing.get_args(_HINTS["select"])
 
 
 @dataclass
 class Config:
-    """A whole run: encoders, model, losses, training loop."""
+    """A whole run: encoders, model, losses, training loop.
+
+    Build one with :func:`socialgraph.config.from_dict` / :func:`~socialgraph.config.load_yaml`, change it with
+    :meth:`update` / :meth:`apply_overrides`: all of them check every value they are given.
+    """
 
     encoders: ModalityConfig = field(default_factory=ModalityConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+    def update(self, key: str, value: Any, *, source: str | None = None) -> None:
+        """Set the setting at the dotted ``key`` (``"train.epochs"``) to ``value``, checked; a section key
+        (``"model"``) takes a mapping, merged key by key.
+
+        Raises:
+            ConfigError: naming ``source``, the key, what was expected and what was given.
+        """
+        update(self, key, value, source=source)
+
+    def apply_overrides(self, overrides: Iterable[str], *, label: str = "--set") -> "Config":
+        """Apply ``KEY=VALUE`` strings (values read as YAML: ``train.epochs=30``, ``train.num_neighbors=[10, 5]``)
+        in order; returns ``self``.
+
+        Raises:
+            ConfigError: ``--set train.epochs=three: config train.epochs must be an integer >= 1, got 'three'``.
+        """
+        return apply_overrides(self, overrides, label=label)
+
+
+__all__ = ["Config", "ConfigError", "ENGAGEMENT_KINDS", "MODES", "SELECTIONS", "STRUCTURE_GRAPHS", "TrainConfig"]
