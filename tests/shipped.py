@@ -54,23 +54,42 @@ def friend_graph(name: str) -> SocialGraph:
     return SocialGraph(user_ids=g.user_ids, friends=g.friends, directed=g.directed, name=name)
 
 
+def graph(name: str) -> SocialGraph:
+    """A registry dataset, or ``NAME-coreN``: the N users of ``NAME`` reached breadth-first from its
+    best-connected user, with their friendships and attributes (a small, dense, real graph)."""
+    if "-core" not in name:
+        return load(name)
+    from socialgraph.bench.subgraph import induced
+
+    base, size = name.rsplit("-core", 1)
+    g = induced(load(base), _core_rows(base, int(size)))
+    g.name = name
+    return g
+
+
 def core_graph(name: str, size: int) -> SocialGraph:
-    """The friendships among ``size`` users of ``name`` reached breadth-first from its best-connected user."""
+    """The friendships alone among ``size`` users of ``name`` reached breadth-first from its best-connected user."""
     a = sp.triu(dense_core(name, size), k=1).tocoo()
     return SocialGraph(user_ids=np.arange(size, dtype=np.int64), name=f"{name}-core{size}",
                        friends=np.stack([a.row, a.col], 1).astype(np.int64))
 
 
-def dense_core(name: str, size: int = 400) -> sp.csr_matrix:
-    """The symmetric 0/1 adjacency induced on ``size`` users reached breadth-first from the best-connected user:
-    a small real graph on which dense matrix powers and brute force stay cheap."""
-    g = friend_graph(name)
-    a = g.adjacency()
+def _core_rows(name: str, size: int) -> np.ndarray:
+    a = friend_graph(name).adjacency()
     a = ((a + a.T) > 0).astype(np.float64).tocsr()
     a.setdiag(0)
     a.eliminate_zeros()
-    order = sp.csgraph.breadth_first_order(a, int(np.argmax(np.diff(a.indptr))), directed=False,
-                                           return_predecessors=False)[:size]
+    return sp.csgraph.breadth_first_order(a, int(np.argmax(np.diff(a.indptr))), directed=False,
+                                          return_predecessors=False)[:size]
+
+
+def dense_core(name: str, size: int = 400) -> sp.csr_matrix:
+    """The symmetric 0/1 adjacency induced on ``size`` users reached breadth-first from the best-connected user:
+    a small real graph on which dense matrix powers and brute force stay cheap."""
+    a = friend_graph(name).adjacency()
+    a = ((a + a.T) > 0).astype(np.float64).tocsr()
+    a.setdiag(0)
+    order = _core_rows(name, size)
     core = a[order][:, order].tocsr()
     core.eliminate_zeros()
     return core

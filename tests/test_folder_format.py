@@ -121,9 +121,9 @@ def test_schema_written_with_every_role(lastfm, tmp_path):
     assert schema.roles["items"] == {"artist": Role.TEXT}
 
 
-def test_musae_facebook_as_a_folder(data_root, tmp_path):
+def test_musae_facebook_as_a_folder(shipped_root, tmp_path):
     """A real user-made folder: page-page edges (with 179 self-loops) and the page table, roles inferred."""
-    src = data_root / "musae" / "facebook_large"
+    src = shipped_root / "musae" / "facebook_large"
     d = tmp_path / "fb"
     d.mkdir()
     edges = pd.read_csv(src / "facebook_edges.csv")
@@ -138,11 +138,11 @@ def test_musae_facebook_as_a_folder(data_root, tmp_path):
     assert g.user_attrs.frame["page_type"].nunique() == 4
 
 
-def test_infer_roles_on_real_tables(data_root, lastfm):
-    twitch = pd.read_csv(data_root / "musae" / "twitch" / "DE" / "DE_target.csv")
+def test_infer_roles_on_real_tables(shipped_root, lastfm):
+    twitch = pd.read_csv(shipped_root / "musae" / "twitch" / "DE" / "DE_target.csv")
     assert infer_roles(twitch, "id") == {"days": Role.NUMERIC, "mature": Role.CATEGORICAL, "views": Role.NUMERIC,
                                          "partner": Role.CATEGORICAL, "new_id": Role.IGNORE}
-    fb = pd.read_csv(data_root / "musae" / "facebook_large" / "facebook_target.csv")
+    fb = pd.read_csv(shipped_root / "musae" / "facebook_large" / "facebook_target.csv")
     assert infer_roles(fb, "id") == {"facebook_id": Role.IGNORE, "page_name": Role.TEXT,
                                      "page_type": Role.CATEGORICAL}
     users = lastfm.to_pandas()["users"]
