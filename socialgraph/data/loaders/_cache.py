@@ -2,7 +2,9 @@
 
 The cache key hashes the card (name, family, params) and, for every input file, ``path|size|mtime_ns``: editing or
 replacing a file changes the key. Entries are written with ``numpy.savez`` (no pickle) and Parquet, into a
-temporary folder that is renamed into place, so a crash never leaves a half-written entry.
+temporary folder whose files are fsynced before it is renamed into place, so a crash never leaves a half-written
+entry. Entries are read with ``allow_pickle=False``: whoever can write the cache can change the data, never run code
+in the reading process. An entry that cannot be read (damaged, or written by another version) is rebuilt.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -54,6 +58,13 @@ def _read_table(path: Path, roles: dict) -> AttributeTable:
     return AttributeTable(frame, roles)
 
 
+def _fsync_files(folder: Path) -> None:
+    """Flush every file of ``folder`` to disk, so that the rename publishing it never exposes empty files."""
+    for path in folder.iterdir():
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
+
+
 def save(graph: SocialGraph, folder: Path) -> None:
     """Write ``graph`` to ``folder`` atomically (the folder appears complete or not at all)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +80,7 @@ def save(graph: SocialGraph, folder: Path) -> None:
             if table is not None:
                 meta[f"{side}_roles"] = _write_table(table, tmp / f"{side}_attrs.parquet")
         (tmp / "meta.json").write_text(json.dumps(meta))
+        _fsync_files(tmp)
         try:
             os.replace(tmp, folder)
         except OSError:  # another process finished the same entry first
@@ -93,7 +105,13 @@ def cached_graph(card, paths: Mapping[str, Path], build: Callable[[], SocialGrap
     """The graph of ``card`` from the cache, else ``build()`` it and cache the result."""
     folder = cache_root() / "graphs" / f"{card.name}-{_key(card, paths)}"
     if (folder / "meta.json").exists():
-        return load(folder)
+        try:
+            return load(folder)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            # A damaged entry is only a cache miss: the verified input files are still there to rebuild from.
+            warnings.warn(f"{folder}: cached graph cannot be read ({type(err).__name__}: {err}); rebuilding it",
+                          stacklevel=2)
+            shutil.rmtree(folder, ignore_errors=True)
     graph = build()
     save(graph, folder)
     return graph
