@@ -15,9 +15,33 @@ Model (every step is a handful of numpy array operations, so 1,000,000 users at 
    activity follows :math:`\\theta`), ``interests`` (multi-hot: tags mostly from the community's tags). A share
    ``missing`` of each column is missing so encoders' masks are exercised.
 
+Content (only when ``items > 0``; drawn after everything above from generators of their own, so a graph without
+items is the same with or without this code):
+
+6. **Items.** Each item belongs to a community (chosen in proportion to the community's users) and has a Pareto
+   popularity :math:`\\pi_j` (tail index ``2``, capped like :math:`\\theta`). Its attributes are homophilous like the
+   users': ``title`` (text: 2-4 words, mostly from the community's item topic words, same word pool), ``genre``
+   (categorical: mostly the community's genre among 18) and ``tags`` (multi-hot: mostly the community's tags, the
+   very tags its users list as ``interests``); ``missing`` applies to them too.
+7. **Engagements.** User :math:`i` engages with :math:`k_i = 1 + \\mathrm{Poisson}((\\bar k - 1)\\,\\theta_i /
+   \\bar\\theta)` distinct items (mean ``engagements_per_user``, capped at half the items); each draw is, with
+   probability ``homophily``, an item of the user's community, else any item, both proportionally to
+   :math:`\\pi`; a pair drawn twice is drawn again (a few rounds, so a user whose share is hard to fill may end
+   short). Popular items of one's own community are the ones drawn twice, so the realised share of in-community
+   engagements lands below ``homophily`` (about 0.5-0.6 at the default 0.7, against ~1/C by chance).
+8. **Values.** ``counts`` (play counts like Last.fm's): :math:`\\lfloor e^{x} \\rfloor + 1` with :math:`x \\sim
+   \\mathcal N(3 + 0.8\\,[\\text{same community}] + b_i, 1)` (:math:`b_i` grows with
+   :math:`\\log\\theta_i`), integers stored as float64 like Last.fm's loader; ``ratings``
+   (MovieLens-like stars): :math:`\\mathrm{clip}(\\mathrm{round}(3.1 + 0.9\\,[\\text{same community}] + b_i + b_j
+   + \\varepsilon), 1, 5)`, with user and item biases (popular items rate higher).
+9. **Timestamps** (``timestamps=True``): int64 unix seconds in 2015-2020. Users join in the first 70 % of the
+   window and items are released in the first 80 %; a friendship forms after both ends joined (sooner inside a
+   community: a fraction :math:`\\mathrm{Beta}(1, 4)` of the remaining window, :math:`\\mathrm{Beta}(1, 2)`
+   across), an engagement after the user joined and the item came out (:math:`\\mathrm{Beta}(1, 3)`).
+
 The word pool and each community's topic words, city and tags depend only on ``seed`` and the community number,
 not on the number of users: graphs of different sizes from one seed speak the same language (a model trained on a
-small one can encode a big one).
+small one can encode a big one). The same holds for each community's item topic words and genre.
 """
 from __future__ import annotations
 
@@ -41,6 +65,14 @@ _CITIES = 120
 _TAGS = 300
 _TOPIC_TAGS = 5
 _USER_TAGS = 3
+_ITEM_TOPIC_WORDS = 12  # words of a community's item topic
+_TITLE_WORDS = (2, 4)   # fewest and most words of a title
+_ITEM_TAGS = 3          # tags drawn per item (duplicates merge, so 1-3)
+_ITEM_TAIL = 2.0        # Pareto tail index of item popularity
+_GENRES = np.array(["ambient", "blues", "classical", "country", "drama", "electronic", "folk", "funk", "hiphop",
+                    "horror", "jazz", "metal", "pop", "punk", "reggae", "rock", "soul", "thriller"], dtype=object)
+_ENGAGEMENTS = ("counts", "ratings")
+_T0, _T1 = 1420070400, 1609459200  # 2015-01-01 and 2021-01-01 00:00 UTC, unix seconds
 
 
 @dataclass
@@ -58,6 +90,10 @@ class SynthConfig:
         missing: share of missing values in each attribute column.
         blocked: share of users who block one random friend-of-friend (written to ``blocked``).
         seed: seeds everything.
+        items: content items (0: none, and no engagements).
+        engagements_per_user: mean distinct items a user engages with (at least 1 each); used when ``items > 0``.
+        engagement: ``counts`` (implicit feedback: positive integer play counts) or ``ratings`` (explicit: 1-5).
+        timestamps: give friend edges (and engagements) int64 unix-second times.
     """
 
     users: int = 1000
@@ -70,6 +106,10 @@ class SynthConfig:
     missing: float = 0.05
     blocked: float = 0.001
     seed: int = 0
+    items: int = 0
+    engagements_per_user: float = 20.0
+    engagement: str = "counts"
+    timestamps: bool = False
 
     def __post_init__(self) -> None:
         if self.users < 2:
@@ -82,6 +122,12 @@ class SynthConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
         if self.degree_tail <= 1.0:
             raise ValueError(f"degree_tail must exceed 1, got {self.degree_tail}")
+        if self.items < 0:
+            raise ValueError(f"items must be 0 or more, got {self.items}")
+        if not self.engagements_per_user >= 1.0:
+            raise ValueError(f"engagements_per_user must be at least 1, got {self.engagements_per_user}")
+        if self.engagement not in _ENGAGEMENTS:
+            raise ValueError(f"engagement must be one of {', '.join(_ENGAGEMENTS)}, got {self.engagement!r}")
 
     @property
     def num_communities(self) -> int:
@@ -107,6 +153,14 @@ def _community_traits(seed: int, c: int) -> tuple[np.ndarray, np.ndarray, np.nda
     tags = np.random.default_rng([seed, 4]).integers(0, _TAGS, size=(c, _TOPIC_TAGS))
     age = np.random.default_rng([seed, 5]).uniform(18, 65, size=c)
     return words, city, tags, age
+
+
+def _item_traits(seed: int, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """Item topic words and genre of communities ``0..c-1``; like :func:`_community_traits`, row ``i`` does not
+    depend on ``c``."""
+    words = np.random.default_rng([seed, 6]).integers(0, _POOL, size=(c, _ITEM_TOPIC_WORDS))
+    genre = np.random.default_rng([seed, 7]).integers(0, len(_GENRES), size=c)
+    return words, genre
 
 
 def _draw(cum: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -206,8 +260,9 @@ def _attributes(cfg: SynthConfig, community: np.ndarray, theta: np.ndarray,
 def generate(config: Optional[SynthConfig] = None, **kwargs) -> SocialGraph:
     """A synthetic :class:`SocialGraph` (see the module docstring). Pass a :class:`SynthConfig` or its fields.
 
-    User ids are ``1..users`` (so ids and rows differ by one, which catches id/row mix-ups); the planted community
-    of each user is the ``community`` column of ``user_attrs.frame`` (role ``ignore``).
+    User ids are ``1..users`` (so ids and rows differ by one, which catches id/row mix-ups); item ids start above
+    every user id (``10**max(6, digits(users)) + 1 ...``), so a user id passed as an item id is unknown. The
+    planted community of each user and item is the ``community`` column of its attribute frame (role ``ignore``).
     """
     cfg = config if config is not None else SynthConfig(**kwargs)
     rng = np.random.default_rng(cfg.seed)
@@ -223,9 +278,15 @@ def generate(config: Optional[SynthConfig] = None, **kwargs) -> SocialGraph:
     blocked = None
     if cfg.blocked > 0 and len(friends):
         blocked = _blocked(friends, n, cfg.blocked, rng)
-    return SocialGraph(user_ids=np.arange(1, n + 1, dtype=np.int64), friends=friends,
-                       user_attrs=AttributeTable(frame, roles), blocked=blocked,
-                       name=f"synth-{n}-d{cfg.mean_degree:g}-s{cfg.seed}")
+    # Everything below draws from generators of its own, after the rest, so that the default graph stays the same.
+    content = _content(cfg, community, theta) if cfg.items > 0 else {}
+    join = _join_times(cfg) if cfg.timestamps else None
+    friend_time = _friend_times(cfg, friends, community, join) if join is not None else None
+    if join is not None and cfg.items > 0:
+        content["engagement_time"] = _engagement_times(cfg, content["engagements"], join)
+    name = f"synth-{n}-d{cfg.mean_degree:g}-s{cfg.seed}" + (f"-i{cfg.items}" if cfg.items else "")
+    return SocialGraph(user_ids=np.arange(1, n + 1, dtype=np.int64), friends=friends, friend_time=friend_time,
+                       user_attrs=AttributeTable(frame, roles), blocked=blocked, name=name, **content)
 
 
 def _blocked(friends: np.ndarray, n: int, share: float, rng: np.random.Generator) -> Optional[np.ndarray]:
@@ -254,6 +315,136 @@ def _blocked(friends: np.ndarray, n: int, share: float, rng: np.random.Generator
         keep = fk[i] != kk
     pairs = pairs[keep]
     return pairs if len(pairs) else None
+
+
+# ------------------------------------------------------------------------------------------------ content
+def _content(cfg: SynthConfig, community: np.ndarray, theta: np.ndarray) -> dict:
+    """Items, their attributes and the engagements (steps 6-8), as :class:`SocialGraph` keyword arguments."""
+    rng = np.random.default_rng([cfg.seed, 10])
+    c, m = cfg.num_communities, cfg.items
+    share = np.bincount(community, minlength=c).astype(np.float64)
+    item_comm = rng.choice(c, size=m, p=share / share.sum())
+    pop = np.minimum(rng.pareto(_ITEM_TAIL - 1.0, m) + 1.0, np.sqrt(m) * 4)  # no item is everyone's
+    frame = _item_attributes(cfg, item_comm, rng)
+    rng = np.random.default_rng([cfg.seed, 11])
+    pairs = _engagements(cfg, community, theta, item_comm, pop, rng)
+    same = community[pairs[:, 0]] == item_comm[pairs[:, 1]]
+    value = (_counts if cfg.engagement == "counts" else _ratings)(pairs, same, theta, pop, rng)
+    base = 10 ** max(6, len(str(cfg.users)))
+    return {"item_ids": np.arange(base + 1, base + m + 1, dtype=np.int64),
+            "item_attrs": AttributeTable(frame, {"title": Role.TEXT, "genre": Role.CATEGORICAL,
+                                                 "tags": Role.MULTIHOT}),
+            "engagements": pairs, "engagement_value": value}
+
+
+def _item_attributes(cfg: SynthConfig, item_comm: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """``title``, ``genre``, ``tags`` drawn mostly from each item's community (step 6), plus ``community``."""
+    m, h = len(item_comm), cfg.homophily
+    pool = _vocabulary(cfg.seed).astype(object)
+    words, genre = _item_traits(cfg.seed, cfg.num_communities)
+    tags = _community_traits(cfg.seed, cfg.num_communities)[2]
+
+    lo, hi = _TITLE_WORDS
+    own = rng.random((m, hi)) < h
+    w = np.where(own, words[item_comm[:, None], rng.integers(0, _ITEM_TOPIC_WORDS, (m, hi))],
+                 rng.integers(0, _POOL, (m, hi)))
+    length = rng.integers(lo, hi + 1, m)
+    title = pd.Series(pool[w[:, 0]], dtype=object)
+    for j in range(1, hi):  # word j only where the title is long enough
+        longer = title + " " + pd.Series(pool[w[:, j]], dtype=object)
+        title = title.where(length <= j, longer)
+
+    genres = np.where(rng.random(m) < h, genre[item_comm], rng.integers(0, len(_GENRES), m))
+    own_t = rng.random((m, _ITEM_TAGS)) < h
+    t = np.where(own_t, tags[item_comm[:, None], rng.integers(0, _TOPIC_TAGS, (m, _ITEM_TAGS))],
+                 rng.integers(0, _TAGS, (m, _ITEM_TAGS)))
+    tag_names = np.char.add("tag", np.arange(_TAGS).astype(str))
+    item_tags = [sorted(set(row)) for row in tag_names[t].tolist()]
+
+    frame = pd.DataFrame({"title": title, "genre": pd.Series(_GENRES[genres], dtype=object),
+                          "tags": pd.Series(item_tags, dtype=object), "community": item_comm.astype(np.int64)})
+    if cfg.missing > 0:
+        for col in ("title", "genre", "tags"):
+            frame.loc[rng.random(m) < cfg.missing, col] = None
+    return frame
+
+
+def _engagements(cfg: SynthConfig, community: np.ndarray, theta: np.ndarray, item_comm: np.ndarray,
+                 pop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Distinct ``(user row, item row)`` pairs sorted by user then item (step 7)."""
+    n, m, c = cfg.users, cfg.items, cfg.num_communities
+    extra = (cfg.engagements_per_user - 1.0) * theta / theta.mean()
+    want = np.minimum(1 + rng.poisson(extra), max(1, m // 2))  # half the items at most: draws stay distinct
+    order = np.argsort(item_comm, kind="stable")
+    cum = np.cumsum(pop[order])
+    starts = np.searchsorted(item_comm[order], np.arange(c))
+    ends = np.r_[starts[1:], m]
+    has_items = ends > starts  # a user of a community without items draws from all of them
+    keys = np.zeros(0, np.int64)
+    need = want
+    for _ in range(6):
+        u = np.repeat(np.arange(n, dtype=np.int64), 2 * need)  # twice the need: popular items repeat
+        cu = community[u]
+        inside = (rng.random(len(u)) < cfg.homophily) & has_items[cu]
+        i = order[_draw(cum, np.where(inside, starts[cu], 0), np.where(inside, ends[cu], m), rng)]
+        new, first = np.unique(u * m + i, return_index=True)
+        fresh = ~np.isin(new, keys, assume_unique=True)
+        # in draw order: a user keeps the first distinct items drawn, as if duplicates were redrawn on the spot
+        new = new[fresh][np.argsort(first[fresh], kind="stable")]
+        keys = np.sort(np.r_[keys, _first_per_user(new, m, need)])  # disjoint: no union needed
+        need = want - np.bincount(keys // m, minlength=n)
+        if need.sum() <= 0.001 * want.sum():  # the rest are users whose share is hard to fill
+            break
+    return np.stack([keys // m, keys % m], 1)
+
+
+def _first_per_user(keys: np.ndarray, m: int, need: np.ndarray) -> np.ndarray:
+    """The first ``need[u]`` of the pair keys ``u * m + i`` of each user ``u`` (keys grouped by user, in order)."""
+    user = keys // m
+    rank = np.arange(len(keys)) - np.searchsorted(user, user)  # position inside the user's run
+    return keys[rank < need[user]]
+
+
+def _counts(pairs: np.ndarray, same: np.ndarray, theta: np.ndarray, pop: np.ndarray,
+            rng: np.random.Generator) -> np.ndarray:
+    """Log-normal play counts, higher in one's own community and for active users (step 8)."""
+    user_bias = 0.3 * np.log(theta) + rng.normal(0.0, 0.5, len(theta))
+    x = rng.normal(3.0 + 0.8 * same + user_bias[pairs[:, 0]], 1.0)
+    return np.floor(np.exp(np.minimum(x, 15.0))) + 1.0  # the cap keeps counts finite and below 2**53
+
+
+def _ratings(pairs: np.ndarray, same: np.ndarray, theta: np.ndarray, pop: np.ndarray,
+             rng: np.random.Generator) -> np.ndarray:
+    """1-5 stars, higher in one's own community and for popular items (step 8)."""
+    lp = np.log(pop)
+    item_bias = 0.3 * (lp - lp.mean()) / (lp.std() + 1e-9) + rng.normal(0.0, 0.3, len(pop))
+    user_bias = rng.normal(0.0, 0.4, len(theta))
+    z = 3.1 + 0.9 * same + user_bias[pairs[:, 0]] + item_bias[pairs[:, 1]] + rng.normal(0.0, 0.8, len(pairs))
+    return np.clip(np.round(z), 1.0, 5.0)
+
+
+# ------------------------------------------------------------------------------------------------ times
+def _join_times(cfg: SynthConfig) -> np.ndarray:
+    """When each user joined: uniform over the first 70 % of the window (step 9)."""
+    rng = np.random.default_rng([cfg.seed, 12])
+    return _T0 + (0.7 * (_T1 - _T0) * rng.random(cfg.users)).astype(np.int64)
+
+
+def _friend_times(cfg: SynthConfig, friends: np.ndarray, community: np.ndarray, join: np.ndarray) -> np.ndarray:
+    """A friendship forms after both users joined, sooner inside a community (step 9)."""
+    rng = np.random.default_rng([cfg.seed, 13])
+    start = np.maximum(join[friends[:, 0]], join[friends[:, 1]])
+    same = community[friends[:, 0]] == community[friends[:, 1]]
+    frac = rng.beta(1.0, np.where(same, 4.0, 2.0)) if len(friends) else np.zeros(0)
+    return start + ((_T1 - 1 - start) * frac).astype(np.int64)
+
+
+def _engagement_times(cfg: SynthConfig, pairs: np.ndarray, join: np.ndarray) -> np.ndarray:
+    """An engagement happens after the user joined and the item was released (step 9)."""
+    rng = np.random.default_rng([cfg.seed, 14])
+    release = _T0 + (0.8 * (_T1 - _T0) * rng.random(cfg.items)).astype(np.int64)
+    start = np.maximum(join[pairs[:, 0]], release[pairs[:, 1]])
+    return start + ((_T1 - 1 - start) * rng.beta(1.0, 3.0, len(pairs))).astype(np.int64)
 
 
 def write_synthetic(config: SynthConfig, out: Union[str, os.PathLike], *, format: Optional[str] = None,
