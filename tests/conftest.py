@@ -55,3 +55,14 @@ def shipped_root() -> Path:
     from socialgraph.data.registry import CARDS_DIR
 
     return CARDS_DIR
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from shipped import PREFERRED, present
+
+    absent = [n for n in PREFERRED if not present(n)]
+    root = os.environ.get("SOCIALGRAPH_DATA") or "~/.cache/socialgraph/data"
+    if not absent:
+        return f"datasets: {root} holds every dataset the tests prefer"
+    return (f"datasets: {root} lacks {', '.join(absent)}: tests that prefer them run on shipped or synthetic "
+            f"stand-ins, and tests about them are skipped")

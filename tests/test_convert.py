@@ -1,4 +1,5 @@
-"""Conversions to and from pandas, NetworkX and PyG HeteroData on real data."""
+"""Conversions to and from pandas, NetworkX and PyG HeteroData on real data (Last.fm where present, else the
+synthetic social graph's tables written the way Last.fm's are: every friendship listed both ways)."""
 from __future__ import annotations
 
 import networkx as nx
@@ -9,6 +10,8 @@ import torch
 
 from socialgraph.data import DataError, Role, SocialGraph
 from socialgraph.data.convert import from_networkx, from_pandas, graph_roles, to_hetero_data, to_networkx, to_pandas
+
+from shipped import SYNTH_SOCIAL, graph, pick
 
 
 def _lastfm_tables(root) -> dict[str, pd.DataFrame]:
@@ -24,12 +27,36 @@ def _lastfm_tables(root) -> dict[str, pd.DataFrame]:
     timed["time"] = timed["time"].dt.strftime("%Y-%m-%d")
     users = pd.DataFrame({"user_id": np.sort(listens["user_id"].unique())})
     users["n_tags"] = users["user_id"].map(tagged.groupby("userID").size()).astype(float)
-    return {"friends": friends, "users": users, "engagements": listens, "timed": timed}
+    counts = dict(users=1892, pairs=12717, rows=25434, items=17632, engagements=92834)
+    return {"friends": friends, "users": users, "engagements": listens, "timed": timed, "counts": counts}
+
+
+def _synthetic_tables() -> dict:
+    """The same tables from the synthetic social graph: friendships both ways, a numeric column with gaps, play
+    counts, and ISO dates for the engagements that have a time (every other one)."""
+    g = graph(SYNTH_SOCIAL)
+    t = to_pandas(g)
+    f = t["friends"][["src", "dst"]]
+    friends = pd.concat([f, f.rename(columns={"src": "dst", "dst": "src"})[["src", "dst"]]], ignore_index=True)
+    users = t["users"][["user_id"]].assign(n_tags=t["users"]["activity"])
+    engagements = t["engagements"][["user_id", "item_id", "value"]]
+    timed = t["engagements"].iloc[::2][["user_id", "item_id", "value", "time"]].copy()
+    timed["time"] = pd.to_datetime(timed["time"], unit="s").dt.strftime("%Y-%m-%d")
+    counts = dict(users=g.num_users, pairs=g.num_friend_pairs, rows=len(friends), items=g.num_items,
+                  engagements=g.num_engagements)
+    return {"friends": friends, "users": users, "engagements": engagements, "timed": timed, "counts": counts}
 
 
 @pytest.fixture(scope="module")
-def tables(data_root) -> dict[str, pd.DataFrame]:
+def tables(data_root) -> dict:
+    if pick("lastfm-hetrec-2k", SYNTH_SOCIAL) == SYNTH_SOCIAL:
+        return _synthetic_tables()
     return _lastfm_tables(data_root)
+
+
+@pytest.fixture(scope="module")
+def counts(tables) -> dict:
+    return tables["counts"]
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +70,11 @@ def _edge_set(frame: pd.DataFrame, directed: bool) -> set:
 
 
 # ------------------------------------------------------------------------------------------------ pandas
-def test_pandas_round_trip_preserves_counts_and_edges(lastfm, tables):
+def test_pandas_round_trip_preserves_counts_and_edges(lastfm, tables, counts):
     out = to_pandas(lastfm)
     assert set(out) == {"friends", "users", "items", "engagements"}
-    assert len(out["friends"]) == 12717 and len(out["users"]) == 1892 and len(out["engagements"]) == 92834
+    assert len(out["friends"]) == counts["pairs"] and len(out["users"]) == counts["users"]
+    assert len(out["engagements"]) == counts["engagements"]
     assert _edge_set(out["friends"], False) == _edge_set(tables["friends"], False)
     # engagements keep their external ids and values, row for row
     pd.testing.assert_frame_equal(out["engagements"][["user_id", "item_id"]],
@@ -59,17 +87,17 @@ def test_pandas_round_trip_preserves_counts_and_edges(lastfm, tables):
     pd.testing.assert_frame_equal(back.user_attrs.frame, lastfm.user_attrs.frame)
 
 
-def test_directed_keeps_both_directions(tables):
+def test_directed_keeps_both_directions(tables, counts):
     g = from_pandas(tables["friends"], directed=True)
-    assert g.num_friend_edges == len(tables["friends"]) == 25434
+    assert g.num_friend_edges == len(tables["friends"]) == counts["rows"]
     assert _edge_set(to_pandas(g)["friends"], True) == _edge_set(tables["friends"], True)
 
 
 # ------------------------------------------------------------------------------------------------ networkx
-def test_networkx_round_trip(lastfm):
+def test_networkx_round_trip(lastfm, counts):
     g = to_networkx(lastfm)
     assert isinstance(g, nx.Graph) and not g.is_directed()
-    assert g.number_of_nodes() == 1892 and g.number_of_edges() == 12717
+    assert g.number_of_nodes() == counts["users"] and g.number_of_edges() == counts["pairs"]
     ids = lastfm.user_ids
     assert all(g.has_edge(ids[a], ids[b]) for a, b in lastfm.friends[:100])
     missing = lastfm.user_attrs.frame["n_tags"].isna().to_numpy()
@@ -111,27 +139,27 @@ def test_from_networkx_missing_weight_is_an_error():
 
 
 # ------------------------------------------------------------------------------------------------ HeteroData
-def test_hetero_data_shapes(lastfm):
+def test_hetero_data_shapes(lastfm, counts):
     data = to_hetero_data(lastfm)
     assert data.validate()
-    assert data["user"].num_nodes == 1892 and data["item"].num_nodes == 17632
+    assert data["user"].num_nodes == counts["users"] and data["item"].num_nodes == counts["items"]
     friend = data["user", "friend", "user"].edge_index
-    assert friend.shape == (2, 2 * 12717) and friend.dtype == torch.long
+    assert friend.shape == (2, 2 * counts["pairs"]) and friend.dtype == torch.long
     # both directions of every pair
     fwd = set(map(tuple, friend.T.tolist()))
     assert all((b, a) in fwd for a, b in list(fwd)[:500])
     eng, rev = data["user", "engages", "item"], data["item", "rev_engages", "user"]
-    assert eng.edge_index.shape == rev.edge_index.shape == (2, 92834)
+    assert eng.edge_index.shape == rev.edge_index.shape == (2, counts["engagements"])
     assert torch.equal(rev.edge_index, eng.edge_index.flip(0))
-    assert eng.edge_attr.shape == (92834, 1)
+    assert eng.edge_attr.shape == (counts["engagements"], 1)
     np.testing.assert_allclose(eng.edge_attr[:, 0].numpy(), lastfm.engagement_value, rtol=1e-6)
     assert "time" not in eng
 
 
-def test_hetero_data_times_and_directed(tables):
+def test_hetero_data_times_and_directed(tables, counts):
     g = from_pandas(tables["friends"], engagements=tables["timed"], directed=True)
     data = to_hetero_data(g)
-    assert data["user", "friend", "user"].edge_index.shape == (2, 25434)
+    assert data["user", "friend", "user"].edge_index.shape == (2, counts["rows"])
     eng = data["user", "engages", "item"]
     assert eng.time.dtype == torch.long and len(eng.time) == len(tables["timed"])
     expected = (pd.to_datetime(tables["timed"]["time"], utc=True) - pd.Timestamp(0, tz="UTC")) // pd.Timedelta("1s")

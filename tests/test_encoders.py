@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from safetensors.numpy import load_file, save_file
 
-from shipped import dataset_params, drawn_images, require
+from shipped import drawn_images, pick, require
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.encoders import (CategoricalEncoder, Encoded, Encoder, ImageEncoder, InteractionEncoder,
                                   ModalityConfig, ModalityEncoders, MultiHotEncoder, NumericEncoder,
@@ -212,10 +212,10 @@ def test_text_auto_reads_anonymised_profile_codes_as_whole_tokens(data_root, fac
 
 
 # ---------------------------------------------------------------------------------------------- images
-@pytest.fixture(scope="module", params=[*dataset_params("movielens-posters"), "drawings"])
-def posters(request, data_root, tmp_path_factory) -> dict:
-    """Real posters (animation vs horror) where present; everywhere, drawings of two looks (tests/shipped.py)."""
-    if request.param == "drawings":
+@pytest.fixture(scope="module")
+def posters(data_root, tmp_path_factory) -> dict:
+    """Real posters (animation vs horror) where present; elsewhere, drawings of two looks (tests/shipped.py)."""
+    if pick("movielens-posters", "drawings") == "drawings":
         folder = tmp_path_factory.mktemp("drawings")
         paths, labels = drawn_images(folder)
         return {"dir": folder, "paths": paths, "labels": labels, "png": str(folder / "png_as.jpg")}
@@ -435,13 +435,15 @@ def test_modality_encoders_facebook_pages_text_multihot_and_images(shipped_root,
         assert np.allclose(again[k].x, out[k].x[2000:], atol=1e-5) and np.array_equal(again[k].mask, out[k].mask[2000:])
 
 
-def test_training_inputs_come_from_the_cache_on_a_second_run(data_root, monkeypatch):
+def test_training_inputs_come_from_the_cache_on_a_second_run(monkeypatch):
     """``encoders.cache`` (default on): a second ``encode_graph`` of the same graph reads every modality (the
     items' ones behind the interaction history too) from the cache and gives the same tensors; off, it encodes."""
-    from socialgraph.data import load
+    from shipped import SYNTH_SOCIAL, graph as load_graph
     from socialgraph.train.inputs import encode_graph
 
-    graph = load("lastfm-hetrec-2k")  # users: tags, tag times, listening history through the artists' names
+    # Last.fm users: tags, tag times, listening history through the artists' names; the synthetic stand-in has
+    # bios, cities, ages, interests and play counts of items with titles, genres and tags.
+    graph = load_graph(pick("lastfm-hetrec-2k", SYNTH_SOCIAL))
     config = ModalityConfig(text="tfidf", text_dim=16, interaction_dim=16)
     cold = encode_graph(graph, config)
     entries = list((Path(os.environ["SOCIALGRAPH_CACHE"]) / "encoders").rglob("*.npz"))

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shipped import SYNTH_SOCIAL, graph, pick
 from socialgraph.data import Role, SocialGraph, load
 from socialgraph.data.convert import from_pandas
 from socialgraph.data.folder import read_folder, read_schema, write_folder
@@ -34,7 +35,13 @@ def assert_graphs_equal(a: SocialGraph, b: SocialGraph) -> None:
 
 @pytest.fixture(scope="module")
 def lastfm(data_root) -> SocialGraph:
-    """Last.fm 2K: friendships, listens as engagements, per-user tags (text and top-3 multihot), artist names."""
+    """Last.fm 2K: friendships, listens as engagements, per-user tags (text and top-3 multihot), artist names; where
+    it is absent, the synthetic social graph (every role, items, times) with a few blocked pairs."""
+    if pick("lastfm-hetrec-2k", SYNTH_SOCIAL) == SYNTH_SOCIAL:
+        g = graph(SYNTH_SOCIAL)
+        g.blocked = g.friends[:5, ::-1].copy() if g.blocked is None else g.blocked
+        g.blocked[:, 1] = g.friends[100:100 + len(g.blocked), 1]
+        return g
     d = data_root / "lastfm-hetrec-2k"
     friends = pd.read_csv(d / "user_friends.dat", sep="\t").rename(columns={"userID": "src", "friendID": "dst"})
     listens = pd.read_csv(d / "user_artists.dat", sep="\t").rename(
@@ -54,6 +61,7 @@ def lastfm(data_root) -> SocialGraph:
                        roles={"users": {"tags": "text", "top_tags": "multihot"}, "items": {"artist": "text"}})
 
 
+@pytest.mark.dataset("lastfm-hetrec-2k")
 def test_lastfm_counts(lastfm):
     assert lastfm.num_users == 1892
     assert lastfm.num_friend_edges == 12717  # 25,434 rows listing each friendship both ways, merged silently
@@ -116,9 +124,16 @@ def test_write_refuses_to_clobber_unless_asked(lastfm, tmp_path):
 
 def test_schema_written_with_every_role(lastfm, tmp_path):
     schema = read_schema(write_folder(lastfm, tmp_path / "x") / "schema.yaml")
-    assert schema.name == "lastfm" and schema.directed is False
-    assert schema.roles["users"] == {"tags": Role.TEXT, "top_tags": Role.MULTIHOT, "listens": Role.NUMERIC}
-    assert schema.roles["items"] == {"artist": Role.TEXT}
+    assert schema.name == lastfm.name and schema.directed is False
+    if lastfm.name == "lastfm":
+        assert schema.roles["users"] == {"tags": Role.TEXT, "top_tags": Role.MULTIHOT, "listens": Role.NUMERIC}
+        assert schema.roles["items"] == {"artist": Role.TEXT}
+    else:  # every role a column can have, ignore included
+        assert schema.roles["users"] == {"bio": Role.TEXT, "city": Role.CATEGORICAL, "age": Role.NUMERIC,
+                                         "activity": Role.NUMERIC, "interests": Role.MULTIHOT,
+                                         "community": Role.IGNORE}
+        assert schema.roles["items"] == {"title": Role.TEXT, "genre": Role.CATEGORICAL, "tags": Role.MULTIHOT,
+                                         "community": Role.IGNORE}
 
 
 def test_musae_facebook_as_a_folder(shipped_root, tmp_path):
@@ -146,7 +161,13 @@ def test_infer_roles_on_real_tables(shipped_root, lastfm):
     assert infer_roles(fb, "id") == {"facebook_id": Role.IGNORE, "page_name": Role.TEXT,
                                      "page_type": Role.CATEGORICAL}
     users = lastfm.to_pandas()["users"]
-    assert infer_roles(users, "user_id") == {"tags": Role.TEXT, "top_tags": Role.MULTIHOT, "listens": Role.NUMERIC}
+    if lastfm.name == "lastfm":
+        assert infer_roles(users, "user_id") == {"tags": Role.TEXT, "top_tags": Role.MULTIHOT,
+                                                 "listens": Role.NUMERIC}
+    else:  # the columns whose role is unambiguous from their values alone
+        got = infer_roles(users, "user_id")
+        assert {k: got[k] for k in ("bio", "age", "activity", "interests")} == {
+            "bio": Role.TEXT, "age": Role.NUMERIC, "activity": Role.NUMERIC, "interests": Role.MULTIHOT}
 
 
 def test_typo_warning_and_case(tmp_path):

@@ -8,16 +8,16 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from shipped import dataset_params, dense_core, friend_graph
+from shipped import dense_core, friend_graph, pick
 from socialgraph.data.negatives import pair_keys
 from socialgraph.data.protocol import benchmark_split, evaluate_link_scores
 from socialgraph.eval.baselines import heuristic_baselines
 from socialgraph.eval.heuristics import METHODS, HeuristicParams, score_pairs, top_candidates
 
 
-@pytest.fixture(scope="module", params=dataset_params("seal-usair", "musae-facebook"))
-def usair(request, data_root) -> sp.csr_matrix:
-    if request.param == "musae-facebook":
+@pytest.fixture(scope="module")
+def usair(data_root) -> sp.csr_matrix:
+    if pick("seal-usair", "musae-facebook") == "musae-facebook":
         return dense_core("musae-facebook", 400)
     a = sp.csr_matrix(scipy.io.loadmat(data_root / "seal" / "USAir.mat")["net"])
     a = ((a + a.T) > 0).astype(np.float64).tocsr()
@@ -112,9 +112,9 @@ def test_top_candidates_match_brute_force(usair, method):
 AA_HITS50 = {"lastfm-hetrec-2k": (0.15, 0.40), "twitch-engb": (0.25, 0.50)}
 
 
-@pytest.fixture(scope="module", params=dataset_params(*AA_HITS50))
-def lastfm(request):
-    return friend_graph(request.param)
+@pytest.fixture(scope="module")
+def lastfm():
+    return friend_graph(pick(*AA_HITS50))
 
 
 def test_benchmark_protocol_split_and_negatives(lastfm):

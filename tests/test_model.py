@@ -1,4 +1,7 @@
-"""The model's parts on real inputs: fusion with missing modalities, heterogeneous message passing, link scorer."""
+"""The model's parts on real inputs: fusion with missing modalities, heterogeneous message passing, link scorer.
+
+Graph-level tests run on Last.fm where the data root has it and everywhere on the synthetic social graph with items
+(tests/shipped.py: every modality, engagements, missing values)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from shipped import SYNTH_SOCIAL, graph as load_graph, pick
 from socialgraph.data import load
 from socialgraph.model.config import ModelConfig
 from socialgraph.model.fusion import ModalityFusion
@@ -20,7 +24,7 @@ from socialgraph.train.inputs import encode_graph
 
 @pytest.fixture(scope="module")
 def lastfm():
-    return load("lastfm-hetrec-2k")
+    return load_graph(pick("lastfm-hetrec-2k", SYNTH_SOCIAL))
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +282,7 @@ def test_rating_baselines_match_shrunk_means_on_movielens():
     from socialgraph.eval.metrics import rmse
     from socialgraph.model.heads.engagement import EngagementHead
 
-    g = load("movielens-100k")
+    g = load_graph(pick("movielens-100k", "synth-ratings"))
     split = split_engagements(g, "per_user", val=0.0, test=0.10, seed=0)
     e, v = g.engagements, g.engagement_value.astype(np.float64)
     head = EngagementHead(8, g.num_users, g.num_items)

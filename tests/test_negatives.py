@@ -4,16 +4,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shipped import dataset_params, friend_graph
+from shipped import friend_graph, pick
 from socialgraph.data import canonical_pairs
 from socialgraph.data.negatives import hard_negatives, heart_negatives, pair_keys, uniform_negatives
 from socialgraph.data.splits import split_links
 from socialgraph.eval.heuristics import score_pairs
 
 
-@pytest.fixture(scope="module", params=dataset_params("lastfm-hetrec-2k", "twitch-engb"))
-def lastfm(request):
-    return friend_graph(request.param)
+@pytest.fixture(scope="module")
+def lastfm():
+    return friend_graph(pick("lastfm-hetrec-2k", "twitch-engb"))
 
 
 @pytest.fixture(scope="module")

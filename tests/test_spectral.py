@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 import torch
 
-from shipped import core_graph, dataset_params
+from shipped import core_graph, pick
 from socialgraph.config import from_dict
 from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
@@ -39,8 +39,8 @@ def _graph(name: str):
 
 
 # The dense solver (USAir 332 users, 400 Facebook pages) and Lanczos (Last.fm 1,892 users, 1,800 Facebook pages).
-@pytest.mark.parametrize("name", [*dataset_params("seal-usair", "lastfm-hetrec-2k"), "musae-facebook-core400",
-                                  "musae-facebook-core1800"])
+@pytest.mark.parametrize("name", [pick("seal-usair", "musae-facebook-core400"),
+                                  pick("lastfm-hetrec-2k", "musae-facebook-core1800")])
 def test_positions_are_the_leading_eigenvectors(name):
     graph = _graph(name)
     adj = adjacency_from_edges(graph.friends, graph.num_users)
@@ -75,7 +75,7 @@ def test_alignment_undoes_a_rotation():
     np.testing.assert_allclose(align(p @ rotation.astype(np.float32), p), p, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", [*dataset_params("seal-usair"), "musae-facebook-core300"])
+@pytest.mark.parametrize("name", [pick("seal-usair", "musae-facebook-core300")])
 def test_held_out_positions_ignore_their_fold(name):
     """Fold ``f``'s positions span exactly the eigenvectors of the graph without fold ``f``: replacing that fold's
     friendships by others changes nothing in them (up to the rotation onto the whole graph's basis)."""
@@ -101,7 +101,7 @@ def test_new_users_take_their_friends_mean_position():
     np.testing.assert_array_equal(extend_positions(p, []), np.zeros(3))
 
 
-@pytest.mark.parametrize("name", [*dataset_params("seal-usair"), "musae-facebook-core300"])
+@pytest.mark.parametrize("name", [pick("seal-usair", "musae-facebook-core300")])
 def test_training_steps_read_positions_without_their_targets(name, monkeypatch):
     from socialgraph.train import trainer as trainer_module
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from shipped import dataset_params, graph as load_graph
+from shipped import graph as load_graph, pick
 from socialgraph.cli.main import app
 from socialgraph.config import from_dict
 from socialgraph.data import load
@@ -30,7 +30,7 @@ from socialgraph.train.trainer import LinkData, Trainer, evaluate
 # On the 600-page core of MUSAE Facebook (11,661 friendships), the defaults trained on benchmark_split(seed=0) with
 # training seeds 0 / 1 reach test Hits@50 0.353 / 0.363 against resource allocation's 0.248, in 36-51 s each.
 DEFAULT: dict = {}
-SMALL = [*dataset_params("seal-celegans"), "twitch-engb-core400"]
+SMALL = [pick("seal-celegans", "twitch-engb-core400")]
 
 
 def _fit(name: str, overrides: dict, **kwargs):
@@ -41,7 +41,7 @@ def _fit(name: str, overrides: dict, **kwargs):
     return graph, split, trainer, fitted
 
 
-@pytest.fixture(scope="module", params=[*dataset_params("seal-usair"), "musae-facebook-core600"])
+@pytest.fixture(scope="module", params=[pick("seal-usair", "musae-facebook-core600")])
 def usair(request, tmp_path_factory):
     ckpt = tmp_path_factory.mktemp("ckpt")
     log = ckpt / "metrics.jsonl"
@@ -269,7 +269,7 @@ def test_neighbour_sampler_without_pyg_lib():
     assert len(nodes) < graph.num_users
 
 
-@pytest.mark.parametrize("name", [*dataset_params("seal-usair"), "musae-facebook-core400"])
+@pytest.mark.parametrize("name", [pick("seal-usair", "musae-facebook-core400")])
 @pytest.mark.parametrize("completion", [0, 8])
 def test_sampled_mode_trains(completion, name, tmp_path):
     """Neighbour-sampled training beats common neighbours, also when the scorer pools one-sided neighbours (they
@@ -295,7 +295,7 @@ def test_demo_refuses_an_unknown_text_encoder(tmp_path):
     assert not (tmp_path / "demo").exists()  # refused before anything is written
 
 
-@pytest.mark.parametrize("name", [*dataset_params("seal-usair"), "musae-facebook-core300"])
+@pytest.mark.parametrize("name", [pick("seal-usair", "musae-facebook-core300")])
 @pytest.mark.parametrize("structure_graph", ["step", "full"])
 def test_step_pair_features_never_see_the_targets(structure_graph, name, monkeypatch):
     """Every training step describes its positive pairs on a graph without their own edge: ``step`` computes all
