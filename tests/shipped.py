@@ -79,19 +79,36 @@ def _synth_social(engagement: str = "counts") -> SocialGraph:
 
 
 def graph(name: str) -> SocialGraph:
-    """A registry dataset; ``synth-social`` (or ``synth-ratings``: the same with 1-5 ratings); or ``NAME-coreN``:
-    the N users of ``NAME`` reached breadth-first from its best-connected user, with their friendships and
-    attributes (a small, dense, real graph)."""
-    if name in (SYNTH_SOCIAL, "synth-ratings"):
-        from copy import deepcopy
+    """A registry dataset; a synthetic graph; or ``NAME-coreN``: the N users of ``NAME`` reached breadth-first
+    from its best-connected user, with their friendships and attributes (a small, dense, real graph).
 
-        return deepcopy(_synth_social("counts" if name == SYNTH_SOCIAL else "ratings"))
+    Synthetic ones: ``synth-social`` (every modality, items, play counts, times), ``synth-ratings`` (the same with
+    1-5 ratings), ``synth-user-tags`` (items with a title alone, as Last.fm's artists, so that preferences are the
+    users' own tags) and ``synth-no-friends`` (ratings without friendships, as MovieLens)."""
+    if name.startswith("synth-"):
+        return _synthetic(name)
     if "-core" not in name:
         return load(name)
     from socialgraph.bench.subgraph import induced
 
     base, size = name.rsplit("-core", 1)
     g = induced(load(base), _core_rows(base, int(size)))
+    g.name = name
+    return g
+
+
+def _synthetic(name: str) -> SocialGraph:
+    from copy import deepcopy
+
+    from socialgraph.data.schema import AttributeTable, Role
+
+    g = deepcopy(_synth_social("ratings" if name in ("synth-ratings", "synth-no-friends") else "counts"))
+    if name == "synth-user-tags":
+        g.item_attrs = AttributeTable(g.item_attrs.frame[["title"]], {"title": Role.TEXT})
+    elif name == "synth-no-friends":
+        g.friends, g.friend_time, g.blocked = np.zeros((0, 2), np.int64), None, None
+    elif name not in (SYNTH_SOCIAL, "synth-ratings"):
+        raise KeyError(f"no synthetic graph {name!r}")
     g.name = name
     return g
 

@@ -1,4 +1,7 @@
-"""Splits of friend links and engagements on real data: sizes, determinism, and above all no leakage."""
+"""Splits of friend links and engagements on real data: sizes, determinism, and above all no leakage.
+
+Last.fm's tags and Ciao's trust where the data root has them; elsewhere the synthetic social graph made into the
+same shapes (repeated timestamped engagements of one pair; directed rows, many with their reverse)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,15 +15,38 @@ from socialgraph.data import DataError, SocialGraph, canonical_pairs
 from socialgraph.data.negatives import pair_keys
 from socialgraph.data.splits import split_engagements, split_links
 
+from shipped import SYNTH_SOCIAL, graph, pick
+
 
 def _rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ids, inv = np.unique(values, return_inverse=True)
     return ids, inv.reshape(values.shape)
 
 
+def _synthetic_tags() -> SocialGraph:
+    """The synthetic graph's engagements, a third of them repeated later (one user tags one item many times)."""
+    g = graph(SYNTH_SOCIAL)
+    rng = np.random.default_rng(0)
+    again = np.flatnonzero(rng.random(g.num_engagements) < 1 / 3)
+    later = g.engagement_time[again] + rng.integers(1, 400 * 86400, len(again))
+    return SocialGraph(user_ids=g.user_ids, friends=g.friends, item_ids=g.item_ids, name="synthetic-tags",
+                       engagements=np.r_[g.engagements, g.engagements[again]],
+                       engagement_time=np.r_[g.engagement_time, later])
+
+
+def _synthetic_trust() -> SocialGraph:
+    """The synthetic friendships as directed trust rows, 40 % of them with their reverse row too."""
+    g = graph(SYNTH_SOCIAL)
+    back = np.random.default_rng(1).random(g.num_friend_edges) < 0.4
+    rows = np.r_[g.friends, g.friends[back][:, ::-1]]
+    return SocialGraph(user_ids=g.user_ids, friends=rows, directed=True, name="synthetic-trust")
+
+
 @pytest.fixture(scope="module")
 def lastfm(data_root: Path) -> SocialGraph:
     """Last.fm friendships (undirected) with tag assignments user -> artist as timestamped engagements."""
+    if pick("lastfm-hetrec-2k", SYNTH_SOCIAL) == SYNTH_SOCIAL:
+        return _synthetic_tags()
     d = data_root / "lastfm-hetrec-2k"
     f = pd.read_csv(d / "user_friends.dat", sep="\t")
     tags = pd.read_csv(d / "user_taggedartists.dat", sep="\t")
@@ -37,6 +63,8 @@ def lastfm(data_root: Path) -> SocialGraph:
 @pytest.fixture(scope="module")
 def ciao(data_root: Path) -> SocialGraph:
     """Ciao directed trust, many rows with their reverse row."""
+    if pick("ciao", SYNTH_SOCIAL) == SYNTH_SOCIAL:
+        return _synthetic_trust()
     trust = scipy.io.loadmat(data_root / "ciao" / "trustnetwork.mat")["trustnetwork"].astype(np.int64)
     ids, rows = _rows(trust)
     return SocialGraph(user_ids=ids, friends=rows, directed=True, name="ciao")

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from tqdm.auto import tqdm
 
-from socialgraph.bench.data import load_graph, quick_graph
+from socialgraph.bench.data import SYNTHETIC, first_present, load_graph, quick_graph
 from socialgraph.bench.linkrun import run_link_task
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.subgraph import user_modalities, without_modality
@@ -52,7 +52,7 @@ def variants(config: Config, modalities: list[str]) -> dict[str, tuple[Config, s
 
 
 def ablation(opts: SuiteOptions) -> dict:
-    graph = quick_graph(DATASET, 200) if opts.quick else load_graph(DATASET)
+    graph = quick_graph(first_present(DATASET, SYNTHETIC), 200) if opts.quick else load_graph(DATASET)
     base = opts.model_config()
     if opts.quick:
         base.train.epochs = 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from socialgraph.bench.data import load_graph, quick_graph
+from socialgraph.bench.data import first_present, load_graph, present, quick_graph
 from socialgraph.bench.linkrun import HEURISTICS, adjacency, run_link_task
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.runinfo import peak_rss_mib
@@ -47,7 +47,7 @@ def _reached_note(run: dict) -> str:
 
 
 def speed(opts: SuiteOptions) -> dict:
-    names = ("lastfm-hetrec-2k",) if opts.quick else DATASETS
+    names = (first_present(*DATASETS),) if opts.quick else tuple(n for n in DATASETS if present(n))
     datasets = {}
     for name in names:
         g = quick_graph(name) if opts.quick else load_graph(name)
@@ -72,4 +72,5 @@ def speed(opts: SuiteOptions) -> dict:
             runs.append(r)
         datasets[g.name] = {"protocol": "benchmark", "sizes": runs[0]["sizes"], "runs": runs,
                             "notes": [_reached_note(r) for r in runs]}
-    return {"main_metric": "seconds_to_best_heuristic", "datasets": datasets, "skipped": {}}
+    skipped = {n: "dataset files not present under $SOCIALGRAPH_DATA" for n in DATASETS if not present(n)}
+    return {"main_metric": "seconds_to_best_heuristic", "datasets": datasets, "skipped": skipped}

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from socialgraph.bench.data import load_graph, present, quick_graph
+from socialgraph.bench.data import SYNTHETIC, first_present, load_graph, present, quick_graph
 from socialgraph.bench.linkrun import fit_model
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.recsys import category_popularity_ndcg, engagement_baselines
@@ -49,9 +49,11 @@ def _model_metrics(graph: SocialGraph, opts: SuiteOptions, seed: int) -> tuple[d
 
 
 def _graphs(names, opts: SuiteOptions) -> tuple[dict[str, SocialGraph], dict[str, str]]:
-    if opts.quick:
-        g = quick_graph("lastfm-hetrec-2k")
-        return {g.name: g}, {n: "not part of --quick" for n in names if n != "lastfm-hetrec-2k"}
+    if opts.quick:  # Last.fm's best-connected users, or a synthetic graph with content where Last.fm is absent
+        name = first_present("lastfm-hetrec-2k", SYNTHETIC)
+        g = quick_graph(name)
+        return {g.name: g}, {n: "not part of --quick" if present(n) else "dataset files not present under "
+                             "$SOCIALGRAPH_DATA" for n in names if n != name}
     graphs, skipped = {}, {}
     for n in names:
         if not present(n):
