@@ -1,20 +1,33 @@
-"""The job's output folder: a plan, shards written atomically, and a manifest written last.
+"""The job's output folder: a plan, shards written atomically and checksummed, and a manifest written last.
 
 Layout::
 
-    _plan.json            the job's settings (bundle checksum, k, candidates, seed, shard size, users digest)
+    _plan.json            the job's settings (bundle identity, k, candidates, seed, shard size, users digest, ...)
     part-00000.parquet    user_id, rank, candidate_id, score, reason   (one file per block of users)
     ...
-    manifest.json         format, bundle checksum, k, seed, candidate settings, shards with row counts, totals
+    _shards/part-00000.parquet.json   the shard's receipt: rows, bytes, sha256
+    manifest.json         format, settings, shards with users, row counts and sha256, totals
 
-A shard is written to a hidden temporary file and renamed into place, so a shard file that exists is complete;
-``manifest.json`` exists only when every shard does. ``--resume`` checks that the plan matches, removes stray
-temporary files and runs only the missing shards.
+Every file is written to a hidden temporary sibling, flushed to disk (``fsync``) and renamed into place, and the
+folder is flushed after the rename, so a file that exists is complete and survives a power cut. A shard's
+receipt is published just before the shard, and a shard counts as finished only when the file matches its receipt
+(size and sha256): ``--resume`` checks every shard that way, redoes the ones that are missing, truncated or
+corrupt (or have no receipt), and removes stray temporary files. ``manifest.json`` exists only when every shard
+is finished; resuming a job that has to redo a shard removes it first. Readers take the shard list from
+``manifest.json`` (:func:`read_suggestions`); the receipts' ``_shards`` folder, like every ``_`` / ``.`` name, is
+one that Parquet dataset readers (pyarrow, Spark) skip.
+
+A full disk (``ENOSPC``, ``EDQUOT``) raises one :class:`JobError` naming the file, after removing the temporary
+file: what is already published is intact and ``--resume`` finishes the job once there is space.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -22,88 +35,253 @@ import pandas as pd
 
 PLAN = "_plan.json"
 MANIFEST = "manifest.json"
+RECEIPTS = "_shards"
 FORMAT = "socialgraph-suggestions"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: shard receipts (sha256) and sha256 per shard in the manifest
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class JobError(RuntimeError):
-    """A job that cannot run as asked (bad input, a folder holding another job, ...)."""
+    """A job that cannot run as asked (bad input, a folder holding another job, a full disk, ...)."""
 
 
 def shard_name(i: int) -> str:
     return f"part-{i:05d}.parquet"
 
 
+def receipt_path(out: Path, i: int) -> Path:
+    return Path(out) / RECEIPTS / f"{shard_name(i)}.json"
+
+
+# ---------------------------------------------------------------------- durable files
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to the new file ``path`` and flush it to disk."""
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk, where the platform can (not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:  # some file systems cannot fsync a folder; the rename itself is still atomic
+        if err.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP, errno.EACCES):
+            raise
+    finally:
+        os.close(fd)
+
+
+def publish(final: Path, data: bytes, hint: str = "free space and rerun with --resume") -> None:
+    """Make ``final`` hold ``data`` atomically and durably: temporary sibling, fsync, rename, fsync of the folder.
+
+    On any failure the temporary file is removed and ``final`` is as it was; a full disk raises
+    :class:`JobError` ``disk full while writing FINAL: HINT``."""
+    final = Path(final)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)  # left by a killed process that had this pid
+        _write_file(tmp, data)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno in _DISK_FULL:
+            raise JobError(f"disk full while writing {final}: {hint}") from None
+        raise
+
+
+def _json_bytes(obj: dict) -> bytes:
+    return json.dumps(obj, indent=1).encode()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------- shards
 def write_shard(out: Path, i: int, frame: pd.DataFrame) -> int:
-    """Write shard ``i`` atomically (temporary file + rename); return its row count."""
+    """Write shard ``i``'s receipt and then the shard (Parquet), each atomically; return its row count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    final = out / shard_name(i)
-    tmp = out / f".{final.name}.tmp-{os.getpid()}"
-    try:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    out = Path(out)
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf)
+    data = buf.getvalue()
+    receipt = {"file": shard_name(i), "rows": len(frame), "bytes": len(data),
+               "sha256": hashlib.sha256(data).hexdigest()}
+    (out / RECEIPTS).mkdir(exist_ok=True)
+    # The receipt comes first, so a shard file that exists has one (a receipt without its shard, after a crash
+    # in between, matches nothing and the shard is redone).
+    publish(receipt_path(out, i), _json_bytes(receipt))
+    publish(out / shard_name(i), data)
     return len(frame)
 
 
-def shard_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
+def read_receipt(out: Path, i: int) -> Optional[dict]:
+    """Shard ``i``'s receipt when it exists and the shard file matches it (size and sha256), else ``None``."""
+    f, r = Path(out) / shard_name(i), receipt_path(out, i)
+    try:
+        receipt = json.loads(r.read_text())
+        if f.stat().st_size != receipt["bytes"] or _sha256(f) != receipt["sha256"]:
+            return None
+        return receipt
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
-    return pq.ParquetFile(path).metadata.num_rows
+
+def _clean_temporaries(out: Path) -> None:
+    for folder in (out, out / RECEIPTS):
+        for stray in folder.glob(".*.tmp-*"):
+            stray.unlink(missing_ok=True)
 
 
-def prepare(out: Path, plan: dict, resume: bool) -> list[int]:
-    """Create or check the output folder; return the shards still to run."""
+def _unfinished_shards(out: Path, num_shards: int) -> list[int]:
+    """Shards to (re)do: missing, without a receipt, or not matching it."""
+    return [i for i in range(num_shards) if read_receipt(out, i) is None]
+
+
+# ---------------------------------------------------------------------- the folder
+def prepare(out: Path, plan: dict, resume: bool, overwrite: bool = False) -> list[int]:
+    """Create or check the output folder for the job ``plan``; return the shards still to run.
+
+    Without ``resume`` the folder must be missing or empty, or hold a job and ``overwrite`` be set: that job's
+    files are then removed first (see :func:`_clear`). With ``resume`` it must hold a job with the same plan: its
+    unfinished shards are returned (see the module docstring).
+    """
     out = Path(out)
+    if resume and overwrite:
+        raise JobError("resume and overwrite cannot be combined: --resume finishes the job in --out, --overwrite "
+                       "replaces it")
     if out.exists() and not out.is_dir():
         raise JobError(f"{out} is a file; --out must be a folder")
-    existing = out / PLAN
     if resume:
-        if not existing.is_file():
-            raise JobError(f"{out}: nothing to resume (no {PLAN}); run without --resume")
-        old = json.loads(existing.read_text())
-        diff = {k: (old.get(k), v) for k, v in plan.items() if old.get(k) != v}
-        if diff:
-            detail = ", ".join(f"{k}: {a!r} then, {b!r} now" for k, (a, b) in diff.items())
-            raise JobError(f"{out} holds a job with other settings ({detail}); resume with the same bundle and "
-                           f"options, or write to a new --out")
-        for stray in out.glob(".part-*.tmp-*"):
-            stray.unlink(missing_ok=True)
-        return [i for i in range(plan["num_shards"]) if not (out / shard_name(i)).is_file()]
+        return _resume(out, plan)
     if out.exists() and any(out.iterdir()):
-        hint = " (an interrupted job: add --resume)" if existing.is_file() else ""
-        raise JobError(f"{out} exists and is not empty{hint}; choose another --out")
+        if not overwrite:
+            raise JobError(_occupied(out, plan))
+        if not (out / PLAN).exists() and not _finished(out):
+            raise JobError(f"{out} is not empty and holds no suggestion job; --overwrite only replaces a job's "
+                           f"folder: choose another --out")
+        _clear(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{PLAN}.tmp"
-    tmp.write_text(json.dumps(plan, indent=1))
-    os.replace(tmp, existing)
+    publish(out / PLAN, _json_bytes(plan), hint="free space and run the job again")
     return list(range(plan["num_shards"]))
 
 
+def _old_plan(out: Path) -> Optional[dict]:
+    try:
+        return json.loads((out / PLAN).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise JobError(f"{out / PLAN}: unreadable ({err}); pass --overwrite (overwrite=True) to replace the job in "
+                       f"{out}, or choose another --out") from None
+
+
+def _finished(out: Path) -> bool:
+    """Whether ``out`` holds this library's manifest of a finished job (not, say, a bundle's manifest.json)."""
+    try:
+        return json.loads((out / MANIFEST).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _differences(old: dict, plan: dict) -> str:
+    return ", ".join(f"{k}: {old.get(k)!r} then, {v!r} now" for k, v in plan.items() if old.get(k) != v)
+
+
+def _occupied(out: Path, plan: dict) -> str:
+    """Why a fresh job cannot start in the non-empty folder ``out``, and what to do."""
+    old = _old_plan(out)
+    if old is None:
+        hint = "; pass --overwrite (overwrite=True) to replace the job in it" if _finished(out) else ""
+        return f"{out} exists and is not empty{hint}; choose another --out"
+    finished = _finished(out)
+    state = "a finished job" if finished else "an unfinished (interrupted) job"
+    diff = _differences(old, plan)
+    if not diff:
+        todo = "pass --overwrite (overwrite=True) to run it again" if finished else \
+            "add --resume to finish it, or pass --overwrite (overwrite=True) to start it over"
+        return f"{out} holds {state} with these settings; {todo}, or choose another --out"
+    resume = "" if finished else ", --resume with that job's settings to finish it"
+    return f"{out} holds {state} with other settings ({diff}); pass --overwrite (overwrite=True) to replace it" \
+           f"{resume}, or choose another --out"
+
+
+def _resume(out: Path, plan: dict) -> list[int]:
+    old = _old_plan(out)
+    if old is None:
+        raise JobError(f"{out}: nothing to resume (no {PLAN}); run without --resume")
+    diff = _differences(old, plan)
+    if diff:
+        if _finished(out):
+            raise JobError(f"{out} holds a finished job with other settings ({diff}); there is nothing to resume: "
+                           f"pass --overwrite (overwrite=True) to replace it, or write to a new --out")
+        raise JobError(f"{out} holds an unfinished job with other settings ({diff}); resume with the same bundle "
+                       f"and options, pass --overwrite (overwrite=True) to replace it, or write to a new --out")
+    _clean_temporaries(out)
+    todo = _unfinished_shards(out, plan["num_shards"])
+    if todo:
+        # Unfinished from here on: the manifest goes before any shard is redone.
+        (out / MANIFEST).unlink(missing_ok=True)
+        for i in todo:
+            receipt_path(out, i).unlink(missing_ok=True)
+            (out / shard_name(i)).unlink(missing_ok=True)
+        _fsync_dir(out)
+    return todo
+
+
+def _clear(out: Path) -> None:
+    """Remove the job in ``out`` (files of other programs stay). The manifest goes first and the plan last, so
+    that at every step the folder holds the old job, finished or resumable, and never reads as finished with a
+    mix of old and new shards."""
+    if _finished(out):
+        (out / MANIFEST).unlink()
+        _fsync_dir(out)
+    _clean_temporaries(out)
+    shutil.rmtree(out / RECEIPTS, ignore_errors=True)
+    for f in out.glob("part-*.parquet"):
+        f.unlink()
+    (out / PLAN).unlink(missing_ok=True)
+    _fsync_dir(out)
+
+
 def finish(out: Path, plan: dict, users_per_shard: list[int], extra: Optional[dict] = None) -> dict:
-    """Write ``manifest.json`` (atomically) once every shard exists; return it."""
+    """Write ``manifest.json`` (atomically) once every shard is finished; return it."""
+    out = Path(out)
     shards = []
     for i, users in enumerate(users_per_shard):
         f = out / shard_name(i)
-        if not f.is_file():
-            raise JobError(f"{f} is missing; run again with --resume")
-        shards.append({"file": f.name, "users": users, "rows": shard_rows(f)})
+        try:
+            receipt = json.loads(receipt_path(out, i).read_text())
+            complete = f.stat().st_size == receipt["bytes"]
+        except (OSError, ValueError, KeyError, TypeError):
+            complete = False
+        if not complete:
+            raise JobError(f"{f} is missing or incomplete; run again with --resume")
+        shards.append({"file": f.name, "users": users, "rows": receipt["rows"], "sha256": receipt["sha256"]})
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **plan, **(extra or {}),
                 "rows": sum(s["rows"] for s in shards), "shards": shards}
-    tmp = out / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, out / MANIFEST)
+    publish(out / MANIFEST, _json_bytes(manifest))
     return manifest
 
 
 def read_suggestions(out: Path) -> pd.DataFrame:
     """All shards of a finished job as one table, in shard order."""
     out = Path(out)
-    if not (out / MANIFEST).is_file():
-        raise JobError(f"{out}: no {MANIFEST}; the job has not finished (run it again with --resume)")
+    if not _finished(out):
+        raise JobError(f"{out}: no {MANIFEST} of a finished job; run the job again with --resume")
     manifest = json.loads((out / MANIFEST).read_text())
     return pd.concat([pd.read_parquet(out / s["file"]) for s in manifest["shards"]], ignore_index=True)

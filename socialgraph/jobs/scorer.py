@@ -5,6 +5,10 @@ filters and the calibration. :meth:`ShardScorer.run` turns a block of user rows 
 candidates (friends-of-friends by Adamic-Adar, nearest neighbours of the user states), filters (self, friends,
 blocked pairs, hidden users), the full scorer, the top ``k`` by calibrated probability (ties: smaller candidate
 row first), and a reason per row. The result depends only on the rows given, never on which process runs it.
+
+Hidden users count nowhere in what a row says: friends-of-friends are ranked on the friend graph without them (a
+user reached only through a hidden friend is not a friend-of-friend candidate) and mutual friends are counted
+without them, as :meth:`Predictor.suggest` does.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from socialgraph.predictor import Predictor
 from socialgraph.predictor.calibration import Calibration
 from socialgraph.predictor.candidates import (ann_candidates, build_index, fof_candidates, merge_candidates,
                                               pair_member)
+from socialgraph.predictor.visibility import visible_friends
 
 
 @dataclass
@@ -63,6 +68,7 @@ class ShardScorer:
     calibration: Calibration
     user_ids: np.ndarray
     index_bytes: Optional[np.ndarray] = None
+    visible_adjacency: Optional[sp.csr_matrix] = None  # ``adjacency`` without hidden columns (None: none hidden)
     _index: object = field(default=None, repr=False)
 
     @classmethod
@@ -76,9 +82,11 @@ class ShardScorer:
         model, users = predictor.fitted.model, predictor.fitted.encoded.users
         if not model.link.num_similarities:
             users = NodeInputs(users.num, positions=users.positions)  # no raw inputs read: do not hold (or ship) them
+        hidden = predictor.hidden_rows
+        visible = visible_friends(predictor.adjacency, hidden) if len(hidden) else None
         return cls(config, model, users, predictor.user_embeddings(), unit, predictor.adjacency,
-                   predictor.friend_keys(), predictor.blocked_keys(), predictor.hidden_rows, predictor.calibration,
-                   np.asarray(predictor.graph.user_ids), index_bytes)
+                   predictor.friend_keys(), predictor.blocked_keys(), hidden, predictor.calibration,
+                   np.asarray(predictor.graph.user_ids), index_bytes, visible)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -113,7 +121,8 @@ class ShardScorer:
         cfg = self.config
         users = np.asarray(users, dtype=np.int64)
         n = len(self.user_ids)
-        fof = fof_candidates(self.adjacency, users, cfg.fof, cfg.fof_method) if cfg.fof > 0 \
+        seen = self.adjacency if self.visible_adjacency is None else self.visible_adjacency
+        fof = fof_candidates(seen, users, cfg.fof, cfg.fof_method) if cfg.fof > 0 \
             else np.full((len(users), 0), -1, np.int64)
         blocks = [fof]
         if cfg.ann > 0:

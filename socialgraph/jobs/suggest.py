@@ -14,13 +14,14 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 
 import numpy as np
 import pandas as pd
 
-from socialgraph.jobs.output import JobError, finish, prepare, write_shard
+from socialgraph.jobs.output import FORMAT_VERSION, JobError, finish, prepare, write_shard
 from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
 
 ENGINES = ("local", "ray")
@@ -30,8 +31,21 @@ def _digest(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a, dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
-def _bundle_sha(bundle: Path) -> str:
-    return hashlib.sha256((Path(bundle) / "manifest.json").read_bytes()).hexdigest()
+def _bundle_identity(bundle: Path) -> str:
+    """sha256 of what makes a (verified) bundle behave as it does, the job's identity of it.
+
+    That is the checksums its ``manifest.json`` records for every file but ``meta.json`` and ``metrics.jsonl``
+    (the training history), and ``meta.json`` without its training measurements: of its ``metrics`` only the
+    ``calibration`` (which turns logits into the job's scores) counts. A retrain with the same data and seed then
+    reads as the same bundle, though its ``train_seconds`` differ."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    meta = json.loads((bundle / "meta.json").read_text())
+    files = {f: d for f, d in manifest.get("files", {}).items() if f not in ("meta.json", "metrics.jsonl")}
+    behaviour = {k: v for k, v in meta.items() if k != "metrics"}
+    behaviour["calibration"] = (meta.get("metrics") or {}).get("calibration")
+    key = {"format": manifest.get("format"), "format_version": manifest.get("format_version"), "files": files,
+           "meta": behaviour}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def read_id_file(path: Union[str, os.PathLike], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -54,35 +68,71 @@ def read_id_file(path: Union[str, os.PathLike], columns: tuple[str, ...]) -> pd.
     return frame
 
 
-def _rows_of(predictor, values: list, path: Path, column: str) -> np.ndarray:
-    try:
-        return predictor.graph.user_index(values)
-    except KeyError:
-        for line, value in enumerate(values, start=2):
+@dataclass(frozen=True)
+class _Ids:
+    """A list of external ids and where it came from (a CSV column, lines from 2, or a Python argument)."""
+
+    values: list
+    source: str
+    column: Optional[str] = None
+
+    @classmethod
+    def read(cls, given, columns: tuple[str, ...], name: str) -> list["_Ids"]:
+        """``given`` (a CSV path, or for ``hidden`` an iterable of ids) as one :class:`_Ids` per column."""
+        if isinstance(given, (str, os.PathLike)):
+            frame = read_id_file(given, columns)
+            return [cls(frame[c].tolist(), str(Path(given)), c) for c in columns]
+        values = list(given)
+        bad = [i for i, x in enumerate(values) if x is None or (isinstance(x, str) and not x.strip())]
+        if bad:
+            raise JobError(f"{name}: item {bad[0]} is empty; pass external user ids or a CSV file path")
+        return [cls(values, name)]
+
+    def rows(self, predictor) -> np.ndarray:
+        """Rows of the ids; :class:`JobError` naming the first unknown one (its file line, or its position)."""
+        try:
+            return predictor.graph.user_index(self.values)
+        except KeyError:
+            pass
+        for i, value in enumerate(self.values):
             try:
                 predictor.graph.user_index([value])
             except KeyError:
-                raise JobError(f"{path}: line {line}: unknown user id {value!r} in column {column}; the model "
-                               f"knows the {predictor.num_users} users it was trained with") from None
-    raise AssertionError("unreachable")
+                where = f"{self.source}: line {i + 2}" if self.column else f"{self.source}: item {i}"
+                col = f" in column {self.column}" if self.column else ""
+                raise JobError(f"{where}: unknown user id {value!r}{col}; the model knows the "
+                               f"{predictor.num_users} users it was trained with") from None
+        raise AssertionError("unreachable")
+
+
+IdsLike = Union[str, os.PathLike, Iterable]
 
 
 def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike], *,
                     config: Optional[CandidateConfig] = None, engine: str = "local",
                     users: Optional[Union[str, os.PathLike]] = None,
-                    blocked: Optional[Union[str, os.PathLike]] = None, resume: bool = False,
-                    shard_size: int = 50_000, workers: int = 2, progress: bool = True,
-                    threads: Optional[int] = 1) -> dict:
+                    blocked: Optional[Union[str, os.PathLike]] = None, hidden: Optional[IdsLike] = None,
+                    resume: bool = False, overwrite: bool = False, shard_size: int = 50_000, workers: int = 2,
+                    progress: bool = True, threads: Optional[int] = 1) -> dict:
     """Run the job and return its manifest.
 
     Args:
         bundle: a trained bundle folder.
-        out: output folder (new or empty; the same folder with ``resume=True`` after an interruption).
+        out: output folder (new or empty; the same folder with ``resume=True`` after an interruption, or
+            ``overwrite=True`` to replace the job it holds).
         config: candidate settings (``k``, caps, seed).
         engine: ``local`` or ``ray``.
         users: CSV with a ``user_id`` column: only these users (default: every user).
         blocked: CSV with ``src,dst`` columns: extra pairs never suggested to each other.
-        resume: finish an interrupted job in ``out`` (same settings), running only missing shards.
+        hidden: CSV with a ``user_id`` column, or an iterable of external ids: users hidden from everyone else.
+            They are never suggested to anyone, never counted as mutual friends in a reason, and no
+            friend-of-friend is proposed through them. Hiding is one-way: a hidden user still gets suggestions
+            (pass ``users`` to leave someone out), as :meth:`Predictor.suggest` gives them.
+        resume: finish an interrupted job in ``out`` (same settings): shards that are missing, truncated or
+            corrupt (checked against their sha256) are redone, finished ones kept.
+        overwrite: replace the job ``out`` holds (any settings, finished or not). Its files are removed first,
+            manifest first, so the folder never holds a mix of old and new shards. Only a job's folder is
+            replaced; other files in it stay.
         shard_size: users per shard.
         workers: Ray actors (``ray`` engine; a local Ray is started with this many CPUs if none is running).
         progress: show progress bars.
@@ -91,56 +141,96 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
             a machine whose cores are shared a second thread mostly waits for the first (measured 2-3x slower
             here); use ``engine="ray"`` with more ``workers`` to use more cores.
 
+    The plan (``_plan.json``) records the settings: the bundle's identity (see :func:`_bundle_identity`), ``k``,
+    candidates, seed, shard size and digests of the users, blocked pairs and hidden users. A resume with any of
+    them changed is refused.
+
     Raises:
-        JobError / BundleError: bad input, before anything is written.
+        JobError / BundleError: bad input, before anything is written; ``JobError`` too for a folder holding
+        another job, and for a full disk (``disk full while writing FILE``: free space and rerun with
+        ``resume=True``; what was written stays intact).
     """
     cfg = config or CandidateConfig()
     if engine not in ENGINES:
         raise JobError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if cfg.k <= 0 or shard_size <= 0:
         raise JobError("k and shard size must be positive")
-    bundle, out = Path(bundle), Path(out)
+    if resume and overwrite:
+        raise JobError("resume and overwrite cannot be combined: --resume finishes the job in --out, --overwrite "
+                       "replaces it")
     # Read and check every input before touching --out, so bad input leaves nothing behind.
-    user_frame = read_id_file(users, ("user_id",)) if users is not None else None
-    blocked_frame = read_id_file(blocked, ("src", "dst")) if blocked is not None else None
+    ids = _Inputs(_Ids.read(users, ("user_id",), "users")[0] if users is not None else None,
+                  _Ids.read(blocked, ("src", "dst"), "blocked") if blocked is not None else None,
+                  _Ids.read(hidden, ("user_id",), "hidden")[0] if hidden is not None else None)
+    job = _Job(Path(bundle), Path(out), cfg, engine, ids, resume, overwrite, shard_size, workers, progress)
     start = time.time()
     with _threads(threads):
-        return _run(bundle, out, cfg, engine, user_frame, users, blocked_frame, blocked, resume, shard_size,
-                    workers, progress, start)
+        return _run(job, start)
 
 
-def _run(bundle, out, cfg, engine, user_frame, users, blocked_frame, blocked, resume, shard_size, workers,
-         progress, start) -> dict:
-    from socialgraph.predictor import Predictor
+@dataclass(frozen=True)
+class _Inputs:
+    users: Optional[_Ids]
+    blocked: Optional[list[_Ids]]
+    hidden: Optional[_Ids]
 
-    predictor = Predictor.load(bundle)
-    rows = np.arange(predictor.num_users, dtype=np.int64) if user_frame is None else \
-        np.unique(_rows_of(predictor, user_frame["user_id"].tolist(), Path(users), "user_id"))
+
+@dataclass(frozen=True)
+class _Job:
+    bundle: Path
+    out: Path
+    cfg: CandidateConfig
+    engine: str
+    ids: _Inputs
+    resume: bool
+    overwrite: bool
+    shard_size: int
+    workers: int
+    progress: bool
+
+
+def _plan(job: _Job, predictor) -> tuple[dict, np.ndarray]:
+    """The job's settings (what a resume must match) and the user rows to run; applies blocked / hidden ids to
+    ``predictor``."""
+    ids, cfg = job.ids, job.cfg
+    rows = np.arange(predictor.num_users, dtype=np.int64) if ids.users is None else np.unique(ids.users.rows(predictor))
     extra_blocked = np.zeros((0, 2), np.int64)
-    if blocked_frame is not None:
-        extra_blocked = np.stack([_rows_of(predictor, blocked_frame[c].tolist(), Path(blocked), c)
-                                  for c in ("src", "dst")], 1)
+    if ids.blocked is not None:
+        extra_blocked = np.stack([c.rows(predictor) for c in ids.blocked], 1)
         predictor.block_rows(extra_blocked)
-    num_shards = max(1, -(-len(rows) // shard_size))
-    plan = {"bundle_sha256": _bundle_sha(bundle), "k": cfg.k, "seed": cfg.seed,
+    hidden = np.zeros(0, np.int64)
+    if ids.hidden is not None:
+        hidden = np.unique(ids.hidden.rows(predictor))
+        predictor.hide(ids.hidden.values)
+    num_shards = max(1, -(-len(rows) // job.shard_size))
+    plan = {"format_version": FORMAT_VERSION, "bundle_sha256": _bundle_identity(job.bundle), "k": cfg.k,
+            "seed": cfg.seed,
             "candidates": {"fof": cfg.fof, "fof_method": cfg.fof_method, "ann": cfg.ann, "nprobe": cfg.nprobe},
             "users": int(len(rows)), "users_digest": _digest(rows), "blocked_digest": _digest(extra_blocked),
-            "shard_size": shard_size, "num_shards": num_shards}
-    todo = prepare(out, plan, resume)
-    bounds = [(i * shard_size, min((i + 1) * shard_size, len(rows))) for i in range(num_shards)]
+            "hidden": int(len(hidden)), "hidden_digest": _digest(hidden),
+            "shard_size": job.shard_size, "num_shards": num_shards}
+    return plan, rows
+
+
+def _run(job: _Job, start: float) -> dict:
+    from socialgraph.predictor import Predictor
+
+    predictor = Predictor.load(job.bundle)
+    plan, rows = _plan(job, predictor)
+    todo = prepare(job.out, plan, job.resume, job.overwrite)
+    bounds = [(i * job.shard_size, min((i + 1) * job.shard_size, len(rows))) for i in range(plan["num_shards"])]
+    embed_seconds = 0.0
     if todo:
         t = time.time()
-        scorer = ShardScorer.from_predictor(predictor, cfg)
+        scorer = ShardScorer.from_predictor(predictor, job.cfg)
         embed_seconds = time.time() - t
         del predictor  # the scorer holds what the shards need; free the encoded inputs and attributes
-        if engine == "local":
-            _run_local(scorer, rows, bounds, todo, out, progress)
+        if job.engine == "local":
+            _run_local(scorer, rows, bounds, todo, job.out, job.progress)
         else:
-            _run_ray(scorer, rows, bounds, todo, out, workers)
-    else:
-        embed_seconds = 0.0
-    manifest = finish(out, plan, [b - a for a, b in bounds])
-    manifest["_run"] = {"engine": engine, "seconds": round(time.time() - start, 2),
+            _run_ray(scorer, rows, bounds, todo, job.out, job.workers)
+    manifest = finish(job.out, plan, [b - a for a, b in bounds])
+    manifest["_run"] = {"engine": job.engine, "seconds": round(time.time() - start, 2),
                         "embed_and_index_seconds": round(embed_seconds, 2), "shards_run": len(todo)}
     return manifest
 
@@ -210,10 +300,27 @@ def _run_ray(scorer: ShardScorer, rows: np.ndarray, bounds: list, todo: list[int
         ds = ray.data.from_items([{"shard": i} for i in todo], override_num_blocks=len(todo))
         ds = ds.map_batches(_ShardWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
                             fn_constructor_args=(holder, rows_holder, bounds, str(out.resolve())))
-        done = ds.take_all()
+        try:
+            done = ds.take_all()
+        except Exception as err:
+            cause = _job_error(err)
+            if cause is None:
+                raise
+            raise JobError(str(cause)) from None  # the actor's own message, not Ray's traceback around it
         missing = set(todo) - {int(r["shard"]) for r in done}
         if missing:
             raise JobError(f"ray engine: shards {sorted(missing)} were not written; run again with --resume")
     finally:
         if started:
             ray.shutdown()
+
+
+def _job_error(err: BaseException) -> Optional[JobError]:
+    """The :class:`JobError` an actor raised, found inside the exception Ray wraps it in (``None`` if none)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if type(err) is JobError:
+            return err
+        err = getattr(err, "cause", None) or err.__cause__ or err.__context__
+    return None

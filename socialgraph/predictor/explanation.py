@@ -26,9 +26,12 @@ class Explanation:
         score: calibrated probability that the relationship forms; ``logit`` the raw link logit.
         already_friends: whether ``u`` and ``v`` are friends in the graph the predictor holds.
         mutual_friends: common friends the asker may see (hidden users left out).
-        heuristics: ``cn``, ``aa``, ``ra``, ``jaccard`` on the friend graph the model passes messages over (they
-            count every common friend, as the model does).
+        heuristics: ``cn``, ``aa``, ``ra``, ``jaccard`` on the friend graph the model passes messages over, as the
+            asker may see it: hidden users and their edges removed, degrees recomputed without them.
         sides: ``{"u": SideExplanation, "v": SideExplanation}``.
+
+    Every field is computed on that graph (:mod:`~socialgraph.predictor.visibility`): none depends on a hidden
+    user, so the numbers cannot be combined to recover one (``aa`` minus the visible friends' terms is 0).
     """
 
     u: Any

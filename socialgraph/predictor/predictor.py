@@ -30,6 +30,7 @@ from socialgraph.predictor.embed import node_states
 from socialgraph.predictor.explanation import Explanation, SideExplanation
 from socialgraph.predictor.new_users import encode_row, feature_row
 from socialgraph.predictor.reasons import suggestion_reasons
+from socialgraph.predictor.visibility import VisibleGraph, hides_edges, visible_friends, visible_graph
 from socialgraph.train.fitted import FittedModel
 
 PairsLike = Union[np.ndarray, Sequence[Sequence[Any]], pd.DataFrame]
@@ -40,6 +41,13 @@ class UnknownUserError(KeyError):
 
     def __str__(self) -> str:  # KeyError would print the message with quotes around it
         return str(self.args[0]) if self.args else "unknown user"
+
+
+class HiddenUserError(UnknownUserError):
+    """A user hidden from the asker, given where only a visible one may be (an end of an explained pair).
+
+    A subclass of :class:`UnknownUserError`, so that a service answering "unknown user" for both gives the asker no
+    way to tell a hidden user from one that does not exist."""
 
 
 @dataclass
@@ -80,12 +88,20 @@ class Predictor:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, bundle: Union[str, os.PathLike], **kwargs) -> "Predictor":
-        """Load a bundle (verified: an incomplete, modified or incompatible one raises
-        :class:`~socialgraph.train.bundle.BundleError` saying what is wrong)."""
+    def load(cls, bundle: Union[str, os.PathLike], *, key: Union[str, bytes, None] = None,
+             **kwargs: Any) -> "Predictor":
+        """Load a bundle, verified first: an incomplete, modified, unlisted-file-holding or incompatible one raises
+        :class:`~socialgraph.train.bundle.BundleError`, one line naming the file and what to do.
+
+        Args:
+            bundle: the bundle folder written by ``socialgraph train`` / :func:`~socialgraph.train.bundle.save_bundle`.
+            key: the signing key (default ``$SOCIALGRAPH_BUNDLE_KEY``); with one, the bundle's ``manifest.sig`` must
+                verify, without one it is not checked (see :mod:`socialgraph.train.bundle`).
+            **kwargs: passed to :class:`Predictor` (``hidden``, ``blocked``, ``layerwise``).
+        """
         from socialgraph.train.bundle import load_bundle
 
-        return cls(load_bundle(bundle), **kwargs)
+        return cls(load_bundle(bundle, key=key), **kwargs)
 
     def _reset(self) -> None:
         self._z: Optional[dict[str, torch.Tensor]] = None
@@ -93,6 +109,9 @@ class Predictor:
         self._friend_adj: Optional[sp.csr_matrix] = None
         self._friend_keys: Optional[np.ndarray] = None
         self._blocked_keys: Optional[np.ndarray] = None
+        # The last asker's view (graph without their hidden users) and its user states: explaining many pairs
+        # for one asker computes it once.
+        self._view: Optional[tuple[VisibleGraph, dict[str, torch.Tensor]]] = None
 
     # ------------------------------------------------------------------ graph state
     @property
@@ -254,17 +273,20 @@ class Predictor:
 
         Candidates are ``candidates`` (external ids) when given, else the ``fof`` best friends-of-friends by
         Adamic-Adar plus the ``ann`` nearest users by embedding. Never suggested: the user, existing friends,
-        blocked pairs, hidden users (the predictor's and ``hidden``), and ``exclude``.
+        blocked pairs, hidden users (the predictor's and ``hidden``), and ``exclude``. Hidden users count nowhere
+        in what a suggestion says: friends-of-friends are ranked, and mutual friends counted, on the graph without
+        them (a user reached only through a hidden friend is not proposed as a friend of a friend).
         """
         if k <= 0:
             return []
         r = int(self.rows([user])[0])
-        hide = set(self._hidden) | set(self.rows(list(hidden)).tolist())
+        hide = self._hide_set(hidden)
+        seen = self._candidate_graph(hide)
         if candidates is not None:
             cand = np.unique(self.rows(list(candidates)))
             source_ann = np.zeros(len(cand), bool)
         else:
-            f = fof_candidates(self.adjacency, np.array([r]), fof)[0] if fof > 0 else np.zeros(0, np.int64)
+            f = fof_candidates(seen, np.array([r]), fof)[0] if fof > 0 else np.zeros(0, np.int64)
             sims = self.unit_embeddings() @ self.unit_embeddings()[r]
             sims[r] = -np.inf
             a = np.argsort(-sims, kind="stable")[:ann] if ann > 0 else np.zeros(0, np.int64)
@@ -278,7 +300,18 @@ class Predictor:
         logits = self.link_logits(pairs)
         p = self.calibration(logits)
         order = np.lexsort((cand, -self.calibration.log_odds(logits)))[:k]
-        return [self._suggestion(r, int(cand[i]), float(p[i]), bool(source_ann[i]), hide) for i in order]
+        return [self._suggestion(r, int(cand[i]), float(p[i]), bool(source_ann[i]), seen) for i in order]
+
+    def _hide_set(self, hidden: Iterable) -> frozenset:
+        """Rows hidden from this asker: the predictor's hidden users and ``hidden`` (external ids)."""
+        return frozenset(self._hidden) | frozenset(self.rows(list(hidden)).tolist())
+
+    def _candidate_graph(self, hide: frozenset) -> sp.csr_matrix:
+        """The message-passing adjacency without the hidden users' columns (see
+        :func:`~socialgraph.predictor.visibility.visible_friends`; itself when nothing is hidden)."""
+        if not hide:
+            return self.adjacency
+        return visible_friends(self.adjacency, np.fromiter(hide, np.int64, len(hide)))
 
     def _allowed(self, users: np.ndarray, cand: np.ndarray, hide: set) -> np.ndarray:
         n = self.num_users
@@ -288,14 +321,14 @@ class Predictor:
             ok &= ~np.isin(cand, np.fromiter(hide, np.int64))
         return ok
 
-    def _visible_mutual(self, a: int, b: int, hide: set) -> np.ndarray:
-        adj = self.adjacency
-        mutual = np.intersect1d(adj.indices[adj.indptr[a]:adj.indptr[a + 1]],
-                                adj.indices[adj.indptr[b]:adj.indptr[b + 1]])
-        return mutual[~np.isin(mutual, np.fromiter(hide, np.int64, len(hide)))] if hide else mutual
+    @staticmethod
+    def _mutual(adj: sp.csr_matrix, a: int, b: int) -> np.ndarray:
+        """Common neighbours of rows ``a`` and ``b`` in ``adj`` (sorted rows)."""
+        return np.intersect1d(adj.indices[adj.indptr[a]:adj.indptr[a + 1]],
+                              adj.indices[adj.indptr[b]:adj.indptr[b + 1]])
 
-    def _suggestion(self, r: int, c: int, p: float, from_ann: bool, hide: set) -> Suggestion:
-        mutual = len(self._visible_mutual(r, c, hide))
+    def _suggestion(self, r: int, c: int, p: float, from_ann: bool, seen: sp.csr_matrix) -> Suggestion:
+        mutual = len(self._mutual(seen, r, c))
         sim = float(self.unit_embeddings()[r] @ self.unit_embeddings()[c])
         reasons = suggestion_reasons(mutual, self.graph.user_attrs, r, c, sim, from_ann)
         return Suggestion(_plain(self.graph.user_ids[c]), p, mutual, reasons)
@@ -303,30 +336,70 @@ class Predictor:
     # ------------------------------------------------------------------ explanations
     @torch.no_grad()
     def explain(self, u: Any, v: Any, *, hidden: Iterable = (), top_neighbours: int = 5) -> Explanation:
-        """Why ``u`` and ``v`` score as they do (see :class:`~socialgraph.predictor.explanation.Explanation`)."""
+        """Why ``u`` and ``v`` score as they do (see :class:`~socialgraph.predictor.explanation.Explanation`), told
+        to an asker who may not see ``hidden`` (external ids) nor the predictor's hidden users.
+
+        Nothing in the explanation depends on a hidden user: the score, the heuristics, the mutual friends and
+        the attention are all computed on the graph without the hidden users' friendships and engagements, with
+        every other user's degree recomputed without them (:mod:`~socialgraph.predictor.visibility`). With nothing
+        hidden that is the predictor's own graph, and ``score`` equals :meth:`score`. Hidden users who have edges
+        cost one pass of message passing over the whole graph (kept for the next call with the same hidden set).
+
+        Raises:
+            UnknownUserError: ``u``, ``v`` or a hidden id is not a known user.
+            HiddenUserError: ``u`` or ``v`` is hidden from the asker (a subclass of :class:`UnknownUserError`).
+        """
         r = self.rows([u, v])
-        hide = set(self._hidden) | set(self.rows(list(hidden)).tolist())
-        logit = float(self.link_logits(r.reshape(1, 2))[0])
-        mutual = self._visible_mutual(int(r[0]), int(r[1]), hide)
-        heur = {m: float(heuristic_scores(self.adjacency, r.reshape(1, 2), m)[0]) for m in ("cn", "aa", "ra",
-                                                                                            "jaccard")}
-        attention = self._attention()
+        hide = self._hide_set(hidden)
+        for x, row in zip((u, v), r.tolist()):
+            if row in hide:
+                raise HiddenUserError(f"user {x!r} is hidden from the asker; a pair with a hidden user cannot be "
+                                      f"explained")
+        view, z = self._visible(hide)
+        pair = r.reshape(1, 2)
+        logit = self._logit(view.adjacency, z, pair)
+        mutual = self._mutual(view.adjacency, int(r[0]), int(r[1]))
+        heur = {m: float(heuristic_scores(view.adjacency, pair, m)[0]) for m in ("cn", "aa", "ra", "jaccard")}
+        attention = self._attention(view)
         sides = {name: self._side(int(row), attention, hide, top_neighbours) for name, row in zip(("u", "v"), r)}
         ids = self.graph.user_ids
         return Explanation(_plain(ids[r[0]]), _plain(ids[r[1]]), float(self.calibration(np.array([logit]))[0]),
                            logit, bool(pair_member(self.friend_keys(), r[:1], r[1:], self.num_users)[0]),
                            [_plain(ids[m]) for m in mutual], heur, sides)
 
-    def _attention(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    def _visible(self, hide: frozenset) -> tuple[VisibleGraph, dict[str, torch.Tensor]]:
+        """The graph without ``hide`` and the node states on it: the predictor's own when no hidden user has an
+        edge, else computed once per hidden set (the last one is kept)."""
+        f = self.fitted
+        rows = np.fromiter(hide, np.int64, len(hide))
+        if not hides_edges(f.mp_edges, rows, f.graph, f.mp_engagements):
+            return VisibleGraph(hide, np.asarray(f.mp_edges), f.mp_engagements, self.adjacency), self.embeddings()
+        if self._view is None or self._view[0].hidden != hide:
+            view = visible_graph(f.mp_edges, self.num_users, hide, f.graph, f.mp_engagements)
+            z = node_states(f.model, f.encoded.users, f.encoded.items, view.adjacency,
+                            lambda: view.edge_index(f.graph), layerwise=self.layerwise)
+            self._view = (view, z)
+        return self._view
+
+    def _logit(self, adj: sp.csr_matrix, z: dict[str, torch.Tensor], pair: np.ndarray) -> float:
+        """The full scorer's logit of one row pair on the graph ``adj`` with states ``z`` (as :meth:`link_logits`
+        computes it on the predictor's graph)."""
+        model = self.fitted.model
+        structure = pair_structure(adj, pair, completion=model.config.link_completion)
+        return float(model.score_links(z["user"], torch.from_numpy(pair), structure, self.fitted.encoded.users)[0])
+
+    def _attention(self, view: VisibleGraph) -> Optional[tuple[np.ndarray, np.ndarray]]:
         f = self.fitted
         h = f.model.input_states(f.encoded.users, f.encoded.items)
-        got = f.model.encoder.friend_attention(h if f.model.hetero else {"user": h["user"]}, f.edge_index())
+        got = f.model.encoder.friend_attention(h if f.model.hetero else {"user": h["user"]}, view.edge_index(f.graph))
         if got is None:
             return None
         ei, alpha = got
         return ei.numpy(), alpha.mean(1).numpy()
 
-    def _side(self, row: int, attention, hide: set, top: int) -> SideExplanation:
+    def _side(self, row: int, attention, hide: frozenset, top: int) -> SideExplanation:
+        """One end of the pair: its modality weights (its own inputs only) and the friends it attends to most
+        (on the asker's graph; hidden users, who have no edges there, are filtered again for safety)."""
         f = self.fitted
         users = f.encoded.users
         known = bool(users.known is None or bool(users.known[row]))

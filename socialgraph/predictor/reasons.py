@@ -16,7 +16,8 @@ def suggestion_reasons(mutual: int, attrs: Optional[AttributeTable], a: int, b: 
     """Reasons for suggesting user row ``b`` to user row ``a``, strongest kind first.
 
     Args:
-        mutual: mutual friends the asking user may see.
+        mutual: mutual friends the asking user may see (hidden users not counted: the caller counts them on
+            :func:`~socialgraph.predictor.visibility.visible_friends`).
         attrs: the user attribute table (``None`` when users have no attributes).
         similarity: cosine similarity of the two users' fused embeddings.
         from_ann: whether the candidate came from the nearest-neighbour search.
