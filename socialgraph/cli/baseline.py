@@ -12,24 +12,24 @@ from typing import Optional
 
 import typer
 
-from socialgraph.cli.common import fail
+from socialgraph.cli.common import fail, load_graph, metrics_table
 from socialgraph.eval.heuristics import METHODS
-
-_COLUMNS = ("hits@20", "hits@50", "hits@100", "mrr", "auc", "ap")
 
 
 def baseline(
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name (see `socialgraph datasets list`)."),
-    data: Optional[str] = typer.Option(None, "--data", help="A folder in the project's format (friends.csv, ...)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A folder in the project's format (friends.csv, ...)."),
     method: str = typer.Option("aa", "--method", "-m", help=f"One of {', '.join(METHODS)}, or 'all'."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split and of the negatives."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the split and of the negatives."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of a table."),
 ) -> None:
     """Score heuristic baselines (CN, AA, RA, ...) on a test split.
 
     The benchmark protocol: an 85/5/10 random split of the friend pairs and
     shared uniform negatives (seeded by --seed); heuristics see the training
-    graph only. Prints Hits@20/50/100, MRR, AUC and AP per method.
+    graph only (socialgraph benchmark and the demo add the validation pairs,
+    as the model sees them at test time). Prints Hits@20/50/100, MRR, AUC
+    and AP per method.
 
     Examples:
 
@@ -39,7 +39,6 @@ def baseline(
 
       socialgraph baseline --data my_folder --method ra --seed 1
     """
-    from socialgraph.data import DataError, load
     from socialgraph.data.protocol import benchmark_split
     from socialgraph.eval.baselines import heuristic_baselines
 
@@ -49,23 +48,18 @@ def baseline(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         fail(f"unknown method {unknown[0]!r} for --method; choose one of {', '.join(METHODS)} or all")
-    if data is not None and not Path(data).is_dir():
-        fail(f"{data}: not a folder; --data expects a folder holding friends.csv (see docs/data-format.md)")
-    source = data if data is not None else dataset
-    try:
-        graph = load(source)
-    except (DataError, KeyError, FileNotFoundError) as err:
-        fail(str(err).strip("'\""))
+    graph = load_graph(dataset, data)
     split = benchmark_split(graph, seed=seed)
     results = heuristic_baselines(split, methods)
     if as_json:
         typer.echo(json.dumps({
             "dataset": graph.name, "seed": seed, "users": graph.num_users, "train": len(split.train),
             "val": len(split.val), "test": len(split.test), "negatives": len(split.negatives),
-            "results": results}, indent=2))
+            "observed": "train", "results": results}, indent=2))
         return
+    # `socialgraph benchmark` and the demo score heuristics on training + validation pairs; say which graph this is.
     typer.echo(f"{graph.name}: {graph.num_users} users, train {len(split.train)} / val {len(split.val)} / "
-               f"test {len(split.test)} pairs, {len(split.negatives)} shared negatives, seed {seed}")
-    typer.echo(f"{'method':10s}" + "".join(f"{c:>10s}" for c in _COLUMNS))
-    for m, r in results.items():
-        typer.echo(f"{m:10s}" + "".join(f"{r[c]:10.4f}" for c in _COLUMNS))
+               f"test {len(split.test)} pairs, {len(split.negatives)} shared negatives, seed {seed}; heuristics "
+               f"scored on the training graph ({len(split.train)} pairs)")
+    for line in metrics_table(results.items()):
+        typer.echo(line)

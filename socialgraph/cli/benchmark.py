@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from socialgraph.cli.common import fail
+from socialgraph.cli.common import fail, progress_bars
 
 
 def benchmark(
@@ -54,14 +54,12 @@ def benchmark(
         from socialgraph.config import load_yaml
         from socialgraph.train.config import Config
 
-        try:
-            cfg = load_yaml(Config, config)
-        except ValueError as err:
-            fail(str(err))
+        cfg = load_yaml(Config, config)
     opts = SuiteOptions(seeds=list(range(1 if quick else seeds)), quick=quick, config=cfg, max_epochs=max_epochs,
                         baseline_epochs=baseline_epochs, progress=progress)
     for name in names:
-        result = run_suite(name, out, opts)
+        with progress_bars(progress):
+            result = run_suite(name, out, opts)
         typer.echo(f"{name}: {out / name / 'results.md'} ({result['run']['wall_seconds']:.0f} s)")
         for ds, d in result["datasets"].items():
             for metric, c in d.get("target_check", {}).items():

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import typer
 
-from socialgraph.cli.common import fail
-
 
 def explain(
     u: str = typer.Argument(..., help="External id of the first user."),
@@ -27,12 +25,8 @@ def explain(
 
       socialgraph explain --model models/lastfm 2 275 --hide 7 --json
     """
-    from socialgraph.predictor import Predictor, UnknownUserError
-    from socialgraph.train.bundle import BundleError
+    from socialgraph.predictor import Predictor
 
-    try:
-        predictor = Predictor.load(model)
-        e = predictor.explain(u, v, hidden=hidden)
-    except (BundleError, UnknownUserError) as err:
-        fail(str(err))
+    # A missing bundle or an unknown id is reported by the command line's entry point, in one line.
+    e = Predictor.load(model).explain(u, v, hidden=hidden)
     typer.echo(e.to_json(indent=1) if as_json else str(e))

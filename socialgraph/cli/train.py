@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from socialgraph.cli.common import fail, load_graph
+from socialgraph.cli.common import check_output, fail, load_graph, progress_bars, write_atomically, writing
 
 TRAIN_HELP = """Train the model and write a bundle folder.
 
@@ -16,13 +15,15 @@ With --dataset NAME the benchmark protocol applies (85/5/10 random split
 of the friend pairs, seed 0) and the bundle records test metrics of every
 head. With --data DIR all friend pairs train except a small validation
 slice used for early stopping. The bundle is what evaluate, score,
-suggest and explain read.
+suggest and explain read. --out is checked before training starts.
 
 Examples:
 
   socialgraph train --dataset lastfm-hetrec-2k --out models/lastfm
 
   socialgraph train --data my_folder --out models/mine --epochs 30 --seed 1
+
+  socialgraph train --data my_folder --out models/small --set model.dim=32
 
   socialgraph train --print-config > my.yaml
 
@@ -33,53 +34,66 @@ Examples:
 def train(
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name (socialgraph datasets list)."),
     data: Optional[Path] = typer.Option(None, "--data", help="A folder in the project's format (docs/data-format.md)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Bundle folder to write (must not exist or be empty)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Bundle folder to write (new, empty, or a bundle "
+                                       "with --overwrite)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML configuration (see --print-config)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override train.epochs."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Override train.seed (split seed stays 0)."),
-    print_config: bool = typer.Option(False, "--print-config", help="Print the default configuration and exit."),
+    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE: one setting of the configuration, e.g. "
+                                        "model.dim=32 (repeatable; applied after --config)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Override train.epochs."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Override train.seed (split seed stays 0)."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the configuration and exit."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing bundle at --out."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    from socialgraph.config import load_yaml, to_dict
-    from socialgraph.train.config import Config
+    import yaml
 
+    from socialgraph.config import to_dict
+
+    cfg = _config(config, overrides, epochs, seed)
     if print_config:
-        import yaml
-
-        cfg = load_yaml(Config, config) if config else Config()
         typer.echo(yaml.safe_dump(to_dict(cfg), sort_keys=False), nl=False)
         return
     if out is None:
         fail("--out BUNDLE is required (the folder the trained model is written to)")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        fail(f"{out} exists and is not empty; choose another --out or pass --overwrite")
-    try:
-        cfg = load_yaml(Config, config) if config else Config()
-    except ValueError as err:
-        fail(str(err))
-    if epochs is not None:
-        cfg.train.epochs = epochs
-    if seed is not None:
-        cfg.train.seed = seed
+    check_output(out, "folder", overwrite=overwrite)
     graph = load_graph(dataset, data)
+    with progress_bars(not quiet):
+        fitted, history = _fit(cfg, graph, benchmark=dataset is not None, progress=not quiet)
 
-    from socialgraph.data.protocol import benchmark_split
     from socialgraph.train.bundle import save_bundle
+
+    with writing(out):
+        save_bundle(fitted, out, overwrite=overwrite, history=history)
+    typer.echo(json.dumps({"bundle": str(out), **fitted.metrics}, default=float))
+
+
+def _config(path: Optional[Path], overrides: list[str], epochs: Optional[int], seed: Optional[int]):
+    """The run's configuration: defaults, then the file, then ``--set``, then ``--epochs`` / ``--seed`` (each
+    value checked by the configuration itself; a bad one raises ConfigError, one line)."""
+    from socialgraph.config import apply_overrides, load_yaml, update
+    from socialgraph.train.config import Config
+
+    cfg = load_yaml(Config, path) if path else Config()
+    apply_overrides(cfg, overrides)
+    if epochs is not None:
+        update(cfg, "train.epochs", epochs, source="--epochs")
+    if seed is not None:
+        update(cfg, "train.seed", seed, source="--seed")
+    return cfg
+
+
+def _fit(cfg, graph, *, benchmark: bool, progress: bool):
+    """Train on ``graph`` (the benchmark split when ``benchmark``); the fitted model and its history."""
+    from socialgraph.data.protocol import benchmark_split
     from socialgraph.train.trainer import LinkData, Trainer
 
     links = None
-    if dataset is not None and graph.num_friend_pairs:
+    if benchmark and graph.num_friend_pairs:
         s = benchmark_split(graph, seed=0)
         links = LinkData(s.train, s.val, s.test, s.negatives)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(cfg, progress=not quiet)
-    try:
-        fitted = trainer.fit(graph, links)
-    except ValueError as err:
-        fail(f"{graph.name}: {err}")
-    save_bundle(fitted, out, overwrite=overwrite, history=trainer.history)
-    typer.echo(json.dumps({"bundle": str(out), **fitted.metrics}, default=float))
+    trainer = Trainer(cfg, progress=progress)
+    fitted = trainer.fit(graph, links)
+    return fitted, trainer.history
 
 
 def evaluate(
@@ -97,12 +111,9 @@ def evaluate(
 
       socialgraph evaluate --model models/lastfm --json
     """
-    from socialgraph.train.bundle import BundleError, verify_bundle
+    from socialgraph.train.bundle import verify_bundle
 
-    try:
-        verify_bundle(model)
-    except BundleError as err:
-        fail(str(err))
+    verify_bundle(model)
     meta = json.loads((model / "meta.json").read_text())
     metrics = meta.get("metrics", {})
     if as_json:
@@ -118,13 +129,14 @@ def evaluate(
 def score(
     model: Path = typer.Option(..., "--model", "-m", help="Bundle folder written by `socialgraph train`."),
     pairs: Path = typer.Option(..., "--pairs", "-p", help="CSV with columns src,dst (external user ids)."),
-    out: Path = typer.Option(..., "--out", "-o", help="CSV to write: src,dst,score."),
+    out: Path = typer.Option(..., "--out", "-o", help="CSV to write: src,dst,score (an existing file is replaced)."),
 ) -> None:
     """Score user pairs from a CSV (calibrated probabilities).
 
     --pairs is a CSV with a header and columns src,dst holding external user
     ids the model was trained with. Writes src,dst,score to --out, where
-    score is the calibrated probability.
+    score is the calibrated probability. --out is written whole or not at
+    all: an existing file is replaced only once every score is computed.
 
     Examples:
 
@@ -133,41 +145,36 @@ def score(
     import numpy as np
     import pandas as pd
 
-    from socialgraph.train.bundle import BundleError, load_bundle
-
-    try:
-        table = pd.read_csv(pairs)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        fail(f"{pairs}: cannot read the pairs file: {err}")
-    missing = [c for c in ("src", "dst") if c not in table.columns]
-    if missing:
-        fail(f"{pairs}: missing column(s) {missing}; expected a header with src,dst (got {list(table.columns)})")
-    try:
-        fitted = load_bundle(model)
-    except BundleError as err:
-        fail(str(err))
-    rows = []
-    for col in ("src", "dst"):
-        try:
-            rows.append(_rows(fitted.graph, table[col], pairs, col))
-        except KeyError as err:
-            fail(str(err).strip("'\""))
-    logits = fitted.link_logits(np.stack(rows, axis=1))
     from socialgraph.predictor.calibration import Calibration
+    from socialgraph.train.bundle import load_bundle
 
+    check_output(out, "file", overwrite=True)
+    table = _read_pairs(pairs)
+    fitted = load_bundle(model)
+    rows = np.stack([_rows(fitted.graph, table[col], pairs, col) for col in ("src", "dst")], axis=1)
     # Calibrated at training time (Platt scaling on validation pairs); a plain sigmoid for older bundles.
     result = pd.DataFrame({"src": table["src"], "dst": table["dst"],
-                           "score": Calibration.from_metrics(fitted.metrics)(logits)})
-    tmp = out.with_name(f".{out.name}.tmp")
-    result.to_csv(tmp, index=False)
-    tmp.replace(out)
+                           "score": Calibration.from_metrics(fitted.metrics)(fitted.link_logits(rows))})
+    write_atomically(out, lambda tmp: result.to_csv(tmp, index=False))
     typer.echo(f"wrote {len(result)} scores to {out}", err=True)
 
 
-def _rows(graph, ids, path: Path, column: str):
-    """User rows of an id column, with the file line of the first unknown id in the error."""
-    import numpy as np
+def _read_pairs(path: Path):
+    """The pairs CSV with its src,dst columns, or a clean exit naming the file."""
+    import pandas as pd
 
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        fail(f"{path}: cannot read the pairs file: {err}")
+    missing = [c for c in ("src", "dst") if c not in table.columns]
+    if missing:
+        fail(f"{path}: missing column(s) {missing}; expected a header with src,dst (got {list(table.columns)})")
+    return table
+
+
+def _rows(graph, ids, path: Path, column: str):
+    """User rows of an id column, or a clean exit naming the file line of the first unknown id."""
     index = graph.user_index  # raises KeyError naming the id
     try:
         return index(ids.tolist())
@@ -176,6 +183,6 @@ def _rows(graph, ids, path: Path, column: str):
             try:
                 index([value])
             except KeyError:
-                raise KeyError(f"{path}: line {line}: unknown user id {value!r} in column {column}; the model "
-                               f"knows the {graph.num_users} users it was trained with") from None
-        return np.zeros(0, np.int64)
+                fail(f"{path}: line {line}: unknown user id {value!r} in column {column}; the model knows the "
+                     f"{graph.num_users} users it was trained with")
+        raise

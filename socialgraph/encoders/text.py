@@ -199,8 +199,17 @@ class SentenceTransformerText(Encoder):
         texts = [str(v) for v, m in zip(values, mask) if m]
         if texts:
             x[mask] = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=len(texts) > 10 * self.batch_size)
+                                   convert_to_numpy=True, show_progress_bar=self._show_bar(len(texts)))
         return Encoded(x, mask)
+
+    def _show_bar(self, num: int) -> bool:
+        """A bar for long encodings, unless the Hugging Face libraries' bars are off (``--quiet`` turns them off
+        for the sentence model's own "Loading weights" bar; its "Batches" bar follows the same switch)."""
+        try:
+            from transformers.utils import logging as hf_logging
+        except ImportError:
+            return num > 10 * self.batch_size
+        return num > 10 * self.batch_size and hf_logging.is_progress_bar_enabled()
 
     def is_fitted(self) -> bool:
         return self._fitted
