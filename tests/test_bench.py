@@ -169,11 +169,12 @@ def test_preference_of_held_out_users_does_not_read_their_own_column():
     from socialgraph.bench.data import SYNTHETIC, first_present
     from socialgraph.data.schema import AttributeTable, Role
 
-    g = quick_graph(first_present("lastfm-hetrec-2k", SYNTHETIC))
-    if g.name != "lastfm-hetrec-2k":  # items with a title alone, as Last.fm's artists: preferences are users' tags
+    name = first_present("lastfm-hetrec-2k", SYNTHETIC)
+    g = quick_graph(name)
+    if name == SYNTHETIC:  # items with a title alone, as Last.fm's artists: preferences are the users' tags
         g.item_attrs = AttributeTable(g.item_attrs.frame[["title"]], {"title": Role.TEXT})
     source = find_preference_source(g)
-    assert source == ("users:tags" if g.name == "lastfm-hetrec-2k" else "users:interests")
+    assert source == ("users:tags" if name == "lastfm-hetrec-2k" else "users:interests")
     column = f"multihot:{source.split(':')[1]}"
     config = quick_config()
     config.train.epochs = 1

@@ -263,6 +263,25 @@ def test_stale_temp_folder_is_cleaned_by_the_next_save(fitted, tmp_path):
     load_bundle(target)
 
 
+def test_a_full_disk_inside_safetensors_is_an_os_error_and_leaves_nothing(fitted, tmp_path, monkeypatch):
+    """safetensors' Rust core reports a failed write with its own exception type; the save turns a full disk into
+    the OSError(ENOSPC) that the command line prints as one line, and removes its scratch folder."""
+    import errno
+
+    class SafetensorError(Exception):  # what safetensors_rust raises: no Python base but Exception
+        pass
+
+    def full(tensors, path):
+        raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No '
+                              'space left on device" })')
+
+    monkeypatch.setattr(bundle_module, "save_numpy", full)
+    with pytest.raises(OSError) as err:
+        save_bundle(fitted, tmp_path / "bundle")
+    assert err.value.errno == errno.ENOSPC and err.value.filename.endswith(".safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
 _KILLED_SAVE = """
 import sys, time
 import socialgraph.train.bundle as b

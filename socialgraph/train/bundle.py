@@ -47,6 +47,7 @@ such a temporary folder; the next :func:`save_bundle` to the same target removes
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -234,10 +235,27 @@ def _check_target(path: Path, overwrite: bool) -> None:
                               f"refusing to replace it: choose another --out or remove it")
 
 
+def _save_tensors(save, tensors: dict, path: Path) -> None:
+    """``save(tensors, path)`` with safetensors' failed writes as the ``OSError`` they are: its Rust core raises
+    its own error type, which would otherwise hide a full disk behind a traceback."""
+    try:
+        save(tensors, str(path))
+    except OSError:
+        raise
+    except Exception as err:  # noqa: BLE001 - safetensors_rust.SafetensorError has no importable base
+        text = str(err)
+        if "No space left" in text or "code: 28" in text:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path)) from err
+        if "IoError" in text:
+            raise OSError(errno.EIO, text, str(path)) from err
+        raise
+
+
 def _write_contents(fitted: FittedModel, tmp: Path, history: list[dict] | None) -> None:
     """Every file of the bundle but the manifest and its signature; meta.json last, listing the others."""
     (tmp / "config.yaml").write_text(yaml.safe_dump(to_dict(fitted.config), sort_keys=False))
-    save_torch({k: v.contiguous() for k, v in fitted.model.state_dict().items()}, str(tmp / "model.safetensors"))
+    _save_tensors(save_torch, {k: v.contiguous() for k, v in fitted.model.state_dict().items()},
+                  tmp / "model.safetensors")
     enc_cfg, enc_arrays = {}, {}
     for side, enc in (("users", fitted.encoded.user_encoders), ("items", fitted.encoded.item_encoders)):
         if enc is not None:
@@ -245,13 +263,13 @@ def _write_contents(fitted: FittedModel, tmp: Path, history: list[dict] | None) 
             enc_cfg[side] = cfg
             enc_arrays.update({f"{side}/{k}": np.ascontiguousarray(v) for k, v in arrays.items()})
     (tmp / "encoders.json").write_text(json.dumps(enc_cfg))
-    save_numpy(enc_arrays, str(tmp / "encoders.safetensors"))
-    save_numpy({**_inputs_arrays("users", fitted.encoded.users), **_inputs_arrays("items", fitted.encoded.items)},
-               str(tmp / "inputs.safetensors"))
+    _save_tensors(save_numpy, enc_arrays, tmp / "encoders.safetensors")
+    _save_tensors(save_numpy, {**_inputs_arrays("users", fitted.encoded.users),
+                               **_inputs_arrays("items", fitted.encoded.items)}, tmp / "inputs.safetensors")
     edges = {"mp_edges": np.ascontiguousarray(fitted.mp_edges, dtype=np.int64)}
     if fitted.mp_engagements is not None:
         edges["mp_engagements"] = np.ascontiguousarray(fitted.mp_engagements, dtype=np.int64)
-    save_numpy(edges, str(tmp / "edges.safetensors"))
+    _save_tensors(save_numpy, edges, tmp / "edges.safetensors")
     write_folder(fitted.graph, tmp / "graph", format="parquet")
     (tmp / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in (history or [])))
     files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
