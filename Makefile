@@ -32,7 +32,7 @@ test: install
 # The suite as a stranger's machine runs it: an empty data root, home and cache, no network.
 test-fresh: install
 	@tmp=$$(mktemp -d); mkdir -p $$tmp/data $$tmp/home; \
-	SOCIALGRAPH_DATA=$$tmp/data SOCIALGRAPH_CACHE= XDG_CACHE_HOME= HOME=$$tmp/home SOCIALGRAPH_OFFLINE=1 \
+	env -u SOCIALGRAPH_CACHE -u XDG_CACHE_HOME SOCIALGRAPH_DATA=$$tmp/data HOME=$$tmp/home SOCIALGRAPH_OFFLINE=1 \
 	  HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 -q -p no:cacheprovider; rc=$$?; rm -rf $$tmp; exit $$rc
 
 bench: install

@@ -11,7 +11,8 @@ from pathlib import Path
 
 
 def _user_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "socialgraph"
+    # An empty XDG_CACHE_HOME means unset (the XDG spec), not the current folder.
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "socialgraph"
 
 
 def data_root() -> Path:

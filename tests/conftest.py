@@ -9,6 +9,8 @@ dataset the project may not redistribute says so with ``@pytest.mark.dataset("NA
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if SHARED.is_dir():
     os.environ.setdefault("SOCIALGRAPH_DATA", str(SHARED))
 os.environ.setdefault("SOCIALGRAPH_OFFLINE", "1")
+# Module-scoped fixtures run before the per-test cache below is set: give them a cache of this run, not the user's.
+_RUN_CACHE = None if "SOCIALGRAPH_CACHE" in os.environ else tempfile.mkdtemp(prefix="socialgraph-tests-")
+if _RUN_CACHE:
+    os.environ["SOCIALGRAPH_CACHE"] = _RUN_CACHE
 
 import torch  # noqa: E402
 
@@ -33,6 +39,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     from shipped import require
 
     require(*dict.fromkeys(n for mark in item.iter_markers("dataset") for n in mark.args))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _RUN_CACHE:
+        shutil.rmtree(_RUN_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
