@@ -106,10 +106,14 @@ def test_metrics_log_and_checkpoint_are_written(usair):
     assert not list(ckpt.glob("*.tmp"))
 
 
-@pytest.mark.parametrize("name", SMALL)
-def test_same_seed_same_metrics(name):
-    a = _fit(name, {"train": {"epochs": 4, "eval_every": 2}})[3].metrics
-    b = _fit(name, {"train": {"epochs": 4, "eval_every": 2}})[3].metrics
+@pytest.mark.parametrize("name, threads", [(SMALL[0], 1), ("musae-facebook-core600", 2)])
+def test_same_seed_same_metrics(name, threads):
+    """Also on two threads, where sparse sums used to add in another order each run (the demo's numbers moved
+    between runs); the caller's thread count and deterministic setting are restored afterwards."""
+    before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    a = _fit(name, {"train": {"epochs": 4, "eval_every": 2, "threads": threads}})[3].metrics
+    b = _fit(name, {"train": {"epochs": 4, "eval_every": 2, "threads": threads}})[3].metrics
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == before
     assert a["test"] == b["test"] and a["best_val_hits@20_50_100"] == b["best_val_hits@20_50_100"]
 
 

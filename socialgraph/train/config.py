@@ -48,7 +48,8 @@ class TrainConfig:
         mode: ``full`` (whole graph per step), ``sampled`` (neighbour-sampled subgraphs), or ``auto``.
         full_batch_max_edges: ``auto`` picks ``sampled`` above this many friend edges.
         num_neighbors: neighbours sampled per node and layer in ``sampled`` mode.
-        seed: seeds numpy and torch; with it a CPU run repeats exactly.
+        seed: seeds numpy and torch; with it a CPU run repeats exactly, whatever the thread count (training runs
+            with torch's deterministic algorithms).
         threads: torch CPU threads (0: torch's default; 1 is faster when other processes share the cores).
         engagement_batch_size: engagements per step for the engagement head.
         engagement_kind: ``implicit`` (counts, clicks: ranking loss with sampled negative items), ``explicit``

@@ -11,13 +11,14 @@ one is given.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -58,6 +59,23 @@ class LinkData:
     test_negatives: Optional[np.ndarray] = None
 
 
+@contextlib.contextmanager
+def _torch_settings(threads: int) -> Iterator[None]:
+    """Within the block: ``threads`` CPU threads (0: leave as is) and deterministic algorithms (``warn_only``: an
+    operation without a deterministic kernel warns instead of failing); the previous settings afterwards."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    if threads:
+        torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+        torch.set_num_threads(old_threads)
+
+
 def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -83,11 +101,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ public
     def fit(self, graph: SocialGraph, links: Optional[LinkData] = None) -> FittedModel:
-        """Train on ``graph``. Without ``links``, all friend pairs train except a ``val_fraction`` slice."""
+        """Train on ``graph``. Without ``links``, all friend pairs train except a ``val_fraction`` slice.
+
+        The run sets torch's thread count (``train.threads``) and deterministic algorithms (with several CPU
+        threads, sparse sums otherwise add in another order each run, and the same seed gave other metrics),
+        and restores both when it ends."""
+        with _torch_settings(self.config.train.threads):
+            return self._fit(graph, links)
+
+    def _fit(self, graph: SocialGraph, links: Optional[LinkData]) -> FittedModel:
         cfg = self.config
         seed_everything(cfg.train.seed)
-        if cfg.train.threads:
-            torch.set_num_threads(cfg.train.threads)
         rng = np.random.default_rng(cfg.train.seed)
         links = links or self._internal_split(graph, rng)
         n = graph.num_users
