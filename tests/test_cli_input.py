@@ -403,3 +403,28 @@ def test_demo_refuses_folders_it_did_not_write(tmp_path):
     (tmp_path / "demo" / "suggestions").mkdir(parents=True)
     (tmp_path / "demo" / "suggestions" / "keep.txt").write_text("mine")
     one_error(invoke("demo", "--out", tmp_path / "demo"), "is not a suggestion job's output")
+
+
+# --------------------------------------------------------------------------------------------- side files
+@pytest.mark.parametrize("command", ["score", "suggest --users", "suggest --hidden"])
+def test_side_file_rows_with_too_many_fields_are_one_line_with_their_line(command, bundle, tmp_path):
+    """A --pairs / --users / --hidden row with a field more than its header: pandas would take the first field as
+    the index and shift the others silently (src 2, dst 3 for `1,2,3`); it is refused, naming the line."""
+    columns = "src,dst" if command == "score" else "user_id"
+    good = "1,2" if command == "score" else "1"
+    path = tmp_path / "side.csv"
+    path.write_text(f"{columns}\n{good}\n\n{good},3\n")
+    if command == "score":
+        result = invoke("score", "--model", bundle, "--pairs", path, "--out", tmp_path / "s.csv")
+    else:
+        result = invoke("suggest", "--model", bundle, "--out", tmp_path / "sugg", command.split()[1], path,
+                        "--quiet")
+    line = one_error(result, "line 4")
+    assert "fields" in line and "side.csv" in line
+    assert not (tmp_path / "s.csv").exists() and not (tmp_path / "sugg").exists()
+
+
+def test_unknown_id_in_pairs_names_its_physical_line(bundle, tmp_path):
+    (tmp_path / "pairs.csv").write_text("src,dst\n1,2\n\n3,999999\n")  # a blank line before the bad row
+    result = invoke("score", "--model", bundle, "--pairs", tmp_path / "pairs.csv", "--out", tmp_path / "s.csv")
+    assert "line 4" in one_error(result, "unknown user id 999999")

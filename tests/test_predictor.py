@@ -137,6 +137,8 @@ def test_unknown_ids_are_clear_errors(predictor):
         predictor.score_pairs([(1, 2), (3, "nobody")])
     with pytest.raises(ValueError, match=r"shape \[P, 2\]"):
         predictor.score_pairs(np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match="two different users; got 5 twice"):
+        predictor.explain(5, 5)
 
 
 def test_suggestions_never_hold_friends_self_blocked_or_hidden(predictor):

@@ -160,13 +160,14 @@ def score(
 
 
 def _read_pairs(path: Path):
-    """The pairs CSV with its src,dst columns, or a clean exit naming the file."""
-    import pandas as pd
+    """The pairs CSV with its src,dst columns, or a clean exit naming the file (and the line of a bad row)."""
+    from socialgraph.data.errors import DataError
+    from socialgraph.data.folder import read_csv_table
 
     try:
-        table = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        fail(f"{path}: cannot read the pairs file: {err}")
+        table = read_csv_table(path)
+    except DataError as err:
+        fail(f"cannot read the pairs file: {err}")
     missing = [c for c in ("src", "dst") if c not in table.columns]
     if missing:
         fail(f"{path}: missing column(s) {missing}; expected a header with src,dst (got {list(table.columns)})")
@@ -179,7 +180,7 @@ def _rows(graph, ids, path: Path, column: str):
     try:
         return index(ids.tolist())
     except KeyError:
-        for line, value in enumerate(ids.tolist(), start=2):
+        for line, value in zip(ids.index.tolist(), ids.tolist()):  # the index holds each row's line
             try:
                 index([value])
             except KeyError:

@@ -237,6 +237,19 @@ def _read_csv(path: Path, id_columns: tuple[str, ...]) -> Table:
     return table
 
 
+def read_csv_table(path: Union[str, os.PathLike], id_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One CSV table read with the folder format's checks (one-line :class:`DataError` naming the file and line for
+    binary or non-UTF-8 content, a row with more fields than the header, a row cut short); ``id_columns`` stay
+    text. Blank lines are dropped; the index is each row's physical line (header = line 1), for messages. For the
+    side files commands take (``--pairs``, ``--users``, ``--hidden``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("no such file" if not path.exists() else "cannot read: it is a directory, not a file",
+                        file=str(path), hint="give the path of a CSV file")
+    table = _read_csv(path, id_columns)
+    return table.frame.set_axis(pd.Index(table.lines, name="line"), axis=0)
+
+
 def _too_many_fields(path: Path, pandas_message: Optional[str]) -> DataError:
     """The error for the first row with more fields than the header, at its physical line.
 
@@ -379,4 +392,4 @@ def write_folder(graph: SocialGraph, path: Union[str, os.PathLike], *, format: L
     return target
 
 
-__all__ = ["FolderSchema", "read_folder", "read_schema", "write_folder"]
+__all__ = ["FolderSchema", "read_csv_table", "read_folder", "read_schema", "write_folder"]

@@ -50,38 +50,40 @@ def _bundle_identity(bundle: Path) -> str:
 
 def read_id_file(path: Union[str, os.PathLike], columns: tuple[str, ...]) -> pd.DataFrame:
     """A CSV of ids with the given header columns; :class:`JobError` naming the file otherwise."""
+    from socialgraph.data.errors import DataError
+    from socialgraph.data.folder import read_csv_table
+
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype=object, keep_default_na=False)
-    except FileNotFoundError:
-        raise JobError(f"{path}: no such file") from None
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise JobError(f"{path}: cannot read it as CSV ({str(err).strip()})") from None
+        frame = read_csv_table(path, id_columns=columns)
+    except DataError as err:
+        raise JobError(str(err)) from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise JobError(f"{path}: missing column(s) {missing}; expected a header line with {','.join(columns)} "
                        f"(got {list(frame.columns)})")
     for c in columns:
-        empty = np.flatnonzero(frame[c].astype(str).str.strip() == "")
+        empty = np.flatnonzero(frame[c].isna().to_numpy() | (frame[c].astype(str).str.strip() == "").to_numpy())
         if len(empty):
-            raise JobError(f"{path}: line {empty[0] + 2}: empty {c}")
+            raise JobError(f"{path}: line {frame.index[empty[0]]}: empty {c}")  # the index holds the lines
     return frame
 
 
 @dataclass(frozen=True)
 class _Ids:
-    """A list of external ids and where it came from (a CSV column, lines from 2, or a Python argument)."""
+    """A list of external ids and where it came from (a CSV column and each id's line, or a Python argument)."""
 
     values: list
     source: str
     column: Optional[str] = None
+    lines: Optional[list] = None
 
     @classmethod
     def read(cls, given, columns: tuple[str, ...], name: str) -> list["_Ids"]:
         """``given`` (a CSV path, or for ``hidden`` an iterable of ids) as one :class:`_Ids` per column."""
         if isinstance(given, (str, os.PathLike)):
             frame = read_id_file(given, columns)
-            return [cls(frame[c].tolist(), str(Path(given)), c) for c in columns]
+            return [cls(frame[c].tolist(), str(Path(given)), c, frame.index.tolist()) for c in columns]
         values = list(given)
         bad = [i for i, x in enumerate(values) if x is None or (isinstance(x, str) and not x.strip())]
         if bad:
@@ -98,7 +100,7 @@ class _Ids:
             try:
                 predictor.graph.user_index([value])
             except KeyError:
-                where = f"{self.source}: line {i + 2}" if self.column else f"{self.source}: item {i}"
+                where = f"{self.source}: line {self.lines[i]}" if self.lines else f"{self.source}: item {i}"
                 col = f" in column {self.column}" if self.column else ""
                 raise JobError(f"{where}: unknown user id {value!r}{col}; the model knows the "
                                f"{predictor.num_users} users it was trained with") from None

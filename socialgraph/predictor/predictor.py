@@ -348,8 +348,11 @@ class Predictor:
         Raises:
             UnknownUserError: ``u``, ``v`` or a hidden id is not a known user.
             HiddenUserError: ``u`` or ``v`` is hidden from the asker (a subclass of :class:`UnknownUserError`).
+            ValueError: ``u`` and ``v`` are the same user.
         """
         r = self.rows([u, v])
+        if r[0] == r[1]:
+            raise ValueError(f"explain takes two different users; got {u!r} twice")
         hide = self._hide_set(hidden)
         for x, row in zip((u, v), r.tolist()):
             if row in hide:
