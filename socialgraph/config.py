@@ -337,14 +337,14 @@ def save_yaml(obj: Any, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(to_dict(obj), sort_keys=False))
 
 
-def _key_lines(node: Optional[yaml.Node], prefix: tuple = ()) -> dict[tuple, int]:
+def yaml_key_lines(node: Optional[yaml.Node], prefix: tuple = ()) -> dict[tuple, int]:
     """1-based line of every mapping key in a composed YAML document, keyed by its path (``()``: the document)."""
     out: dict[tuple, int] = {} if prefix or node is None else {(): node.start_mark.line + 1}
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             path = prefix + (k.value,)
             out[path] = k.start_mark.line + 1
-            out.update(_key_lines(v, path))
+            out.update(yaml_key_lines(v, path))
     return out
 
 
@@ -375,7 +375,7 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[tuple, int]]:
                           line=None if mark is None else mark.line + 1) from None
     except yaml.YAMLError as err:
         raise ConfigError(f"malformed YAML: {err}", source=str(path)) from None
-    return data, _key_lines(node)
+    return data, yaml_key_lines(node)
 
 
 def load_yaml(cls: Type[T], path: str | Path) -> T:
@@ -390,4 +390,4 @@ def load_yaml(cls: Type[T], path: str | Path) -> T:
 
 
 __all__ = ["ConfigError", "apply_overrides", "check_fields", "from_dict", "load_yaml", "parse_override",
-           "read_yaml", "save_yaml", "setting", "to_dict", "update"]
+           "read_yaml", "save_yaml", "setting", "to_dict", "update", "yaml_key_lines"]

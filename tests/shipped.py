@@ -169,3 +169,19 @@ def drawn_images(folder, per_class: int = 40, seed: int = 0) -> tuple[list[str],
         labels.append(label)
     Image.open(paths[0]).save(folder / "png_as.jpg", format="PNG")
     return paths, np.array(labels, dtype=np.float64)
+
+
+def small_bundle(folder, *, seed: int, epochs: int = 3):
+    """A bundle trained in seconds on an 800-user synthetic graph with blocked pairs (the suggestion job's tests):
+    dim 32, TF-IDF text (synthetic bios are made-up words a pretrained model cannot read), one thread."""
+    from socialgraph.synth import generate
+    from socialgraph.train.bundle import save_bundle
+    from socialgraph.train.config import Config
+    from socialgraph.train.trainer import Trainer
+
+    cfg = Config()
+    cfg.model.dim = 32
+    cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = epochs, epochs, 1
+    cfg.encoders.text = "tfidf"
+    graph = generate(users=800, mean_degree=12, seed=seed, blocked=0.02)
+    return save_bundle(Trainer(cfg, progress=False).fit(graph), folder)

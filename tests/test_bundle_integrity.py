@@ -286,7 +286,7 @@ _KILLED_SAVE = """
 import sys, time
 import socialgraph.train.bundle as b
 fitted = b.load_bundle(sys.argv[1])
-b._fsync_tree = lambda root: (print("writing", flush=True), time.sleep(600))
+b.storage.fsync_tree = lambda root: (print("writing", flush=True), time.sleep(600))
 b.save_bundle(fitted, sys.argv[2], overwrite=True)
 """
 

@@ -12,23 +12,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from socialgraph import storage
 from socialgraph.jobs import CandidateConfig, JobError, output, read_suggestions, run_suggest_job
-from socialgraph.synth import generate
-from socialgraph.train.bundle import save_bundle
-from socialgraph.train.config import Config
-from socialgraph.train.trainer import Trainer
+from shipped import small_bundle
 
 K, SHARD = 10, 100  # 800 users: 8 shards
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    graph = generate(users=800, mean_degree=12, seed=2, blocked=0.02)
-    cfg = Config()
-    cfg.model.dim = 32
-    cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = 3, 3, 1
-    cfg.encoders.text = "tfidf"  # synthetic bios are made-up words: TF-IDF learns them, a pretrained model cannot
-    return save_bundle(Trainer(cfg, progress=False).fit(graph), tmp_path_factory.mktemp("models") / "synth")
+    return small_bundle(tmp_path_factory.mktemp("models") / "synth", seed=2)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +80,7 @@ def test_resume_redoes_a_damaged_shard(bundle, reference, tmp_path, damage):
 def _fail_writing(monkeypatch, name: str) -> list[str]:
     """Make the durable writer run out of space on the first temporary file of ``name``, after writing half of
     it (as a real full disk does); returns the names written so far."""
-    written, real = [], output._write_file
+    written, real = [], storage.write_file
 
     def writer(path: Path, data: bytes) -> None:
         written.append(path.name)
@@ -97,7 +90,7 @@ def _fail_writing(monkeypatch, name: str) -> list[str]:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(output, "_write_file", writer)
+    monkeypatch.setattr(storage, "write_file", writer)
     return written
 
 

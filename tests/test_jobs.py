@@ -17,10 +17,8 @@ from typer.testing import CliRunner
 import socialgraph
 from socialgraph.cli.main import app
 from socialgraph.jobs import CandidateConfig, JobError, read_suggestions, run_suggest_job
-from socialgraph.synth import generate
-from socialgraph.train.bundle import BundleError, save_bundle
-from socialgraph.train.config import Config
-from socialgraph.train.trainer import Trainer
+from socialgraph.train.bundle import BundleError
+from shipped import small_bundle
 
 CLI = [sys.executable, "-m", "socialgraph.cli.main"]
 K = 10
@@ -28,12 +26,7 @@ K = 10
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    graph = generate(users=800, mean_degree=12, seed=1, blocked=0.02)
-    cfg = Config()
-    cfg.model.dim = 32
-    cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = 3, 3, 1
-    cfg.encoders.text = "tfidf"  # synthetic bios are made-up words: TF-IDF learns them, a pretrained model cannot
-    return save_bundle(Trainer(cfg, progress=False).fit(graph), tmp_path_factory.mktemp("models") / "synth")
+    return small_bundle(tmp_path_factory.mktemp("models") / "synth", seed=1)
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from socialgraph.config import yaml_key_lines
 from socialgraph.data.convert import TABLES, from_pandas, graph_roles, to_pandas
 from socialgraph.data.errors import DataError
 from socialgraph.data.graph import SocialGraph
@@ -68,17 +69,6 @@ class FolderSchema:
     lines: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _key_lines(node: yaml.Node, prefix: tuple = ()) -> dict[tuple, int]:
-    """1-based line of every mapping key in a composed YAML document, keyed by its path."""
-    out: dict[tuple, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            path = prefix + (k.value,)
-            out[path] = k.start_mark.line + 1
-            out.update(_key_lines(v, path))
-    return out
-
-
 def read_schema(path: Union[str, os.PathLike]) -> FolderSchema:
     """Parse and check a ``schema.yaml``; fails with a :class:`DataError` naming the line of what is wrong."""
     path = Path(path)
@@ -99,7 +89,7 @@ def read_schema(path: Union[str, os.PathLike]) -> FolderSchema:
     if not isinstance(data, dict):
         raise DataError(f"expected a mapping of settings, got {type(data).__name__}", file=file, line=1,
                         hint="write `directed: false` and `users: {columns: {bio: text}}` style keys")
-    lines = _key_lines(node)
+    lines = yaml_key_lines(node)
     allowed = ("directed", "self_loops", "name", "users", "items")
     for key in data:
         if key not in allowed:

@@ -33,6 +33,8 @@ from typing import Optional
 
 import pandas as pd
 
+from socialgraph import storage
+
 PLAN = "_plan.json"
 MANIFEST = "manifest.json"
 RECEIPTS = "_shards"
@@ -55,29 +57,6 @@ def receipt_path(out: Path, i: int) -> Path:
 
 
 # ---------------------------------------------------------------------- durable files
-def _write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to the new file ``path`` and flush it to disk."""
-    with open(path, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (a rename in it) to disk, where the platform can (not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as err:  # some file systems cannot fsync a folder; the rename itself is still atomic
-        if err.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP, errno.EACCES):
-            raise
-    finally:
-        os.close(fd)
-
-
 def publish(final: Path, data: bytes, hint: str = "free space and rerun with --resume") -> None:
     """Make ``final`` hold ``data`` atomically and durably: temporary sibling, fsync, rename, fsync of the folder.
 
@@ -87,9 +66,9 @@ def publish(final: Path, data: bytes, hint: str = "free space and rerun with --r
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     try:
         tmp.unlink(missing_ok=True)  # left by a killed process that had this pid
-        _write_file(tmp, data)
+        storage.write_file(tmp, data)
         os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        storage.fsync_dir(final.parent)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
         if isinstance(err, OSError) and err.errno in _DISK_FULL:
@@ -99,14 +78,6 @@ def publish(final: Path, data: bytes, hint: str = "free space and rerun with --r
 
 def _json_bytes(obj: dict) -> bytes:
     return json.dumps(obj, indent=1).encode()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------- shards
@@ -134,7 +105,7 @@ def read_receipt(out: Path, i: int) -> Optional[dict]:
     f, r = Path(out) / shard_name(i), receipt_path(out, i)
     try:
         receipt = json.loads(r.read_text())
-        if f.stat().st_size != receipt["bytes"] or _sha256(f) != receipt["sha256"]:
+        if f.stat().st_size != receipt["bytes"] or storage.sha256(f) != receipt["sha256"]:
             return None
         return receipt
     except (OSError, ValueError, KeyError, TypeError):
@@ -239,7 +210,7 @@ def _resume(out: Path, plan: dict) -> list[int]:
         for i in todo:
             receipt_path(out, i).unlink(missing_ok=True)
             (out / shard_name(i)).unlink(missing_ok=True)
-        _fsync_dir(out)
+        storage.fsync_dir(out)
     return todo
 
 
@@ -249,13 +220,13 @@ def _clear(out: Path) -> None:
     mix of old and new shards."""
     if _finished(out):
         (out / MANIFEST).unlink()
-        _fsync_dir(out)
+        storage.fsync_dir(out)
     _clean_temporaries(out)
     shutil.rmtree(out / RECEIPTS, ignore_errors=True)
     for f in out.glob("part-*.parquet"):
         f.unlink()
     (out / PLAN).unlink(missing_ok=True)
-    _fsync_dir(out)
+    storage.fsync_dir(out)
 
 
 def finish(out: Path, plan: dict, users_per_shard: list[int], extra: Optional[dict] = None) -> dict:

@@ -65,6 +65,7 @@ import yaml
 from safetensors.numpy import load_file as load_numpy, save_file as save_numpy
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
+from socialgraph import storage
 from socialgraph.config import from_dict, to_dict
 from socialgraph.data.errors import DataError
 from socialgraph.data.folder import read_folder, write_folder
@@ -99,14 +100,6 @@ class BundleError(RuntimeError):
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _one_line(err: BaseException, limit: int = 300) -> str:
     """``err``'s message on one line (state-dict and safetensors errors span several)."""
     text = " ".join(str(err).split())
@@ -146,31 +139,6 @@ def _inputs_from(prefix: str, arrays: dict[str, np.ndarray], num: int) -> NodeIn
 
 
 # ------------------------------------------------------------------------------------------------ durability
-def _fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (a rename's outcome) where the platform can open folders (not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems do not sync folders
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    """Flush every file under ``root``, then every folder bottom-up, so a rename never publishes empty files."""
-    entries = sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True)
-    for p in entries:
-        if p.is_file():
-            with open(p, "rb+") as f:
-                os.fsync(f.fileno())
-    for d in [p for p in entries if p.is_dir()] + [root]:
-        _fsync_dir(d)
-
-
 def _scratch(path: Path, kind: str) -> Path:
     """A recognisable sibling name for a folder being written (``tmp``) or being replaced (``old``)."""
     return path.parent / f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -215,7 +183,7 @@ def _publish(tmp: Path, path: Path) -> None:
         if old is not None:  # put the previous bundle back rather than leave none
             os.replace(old, path)
         raise
-    _fsync_dir(path.parent)
+    storage.fsync_dir(path.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -284,7 +252,7 @@ def _write_manifest(tmp: Path, key: Optional[bytes]) -> None:
 
     files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "socialgraph_version": __version__,
-                "files": {f: _sha256(tmp / f) for f in files}}
+                "files": {f: storage.sha256(tmp / f) for f in files}}
     data = json.dumps(manifest, indent=1).encode("utf-8")
     (tmp / MANIFEST).write_bytes(data)
     if key is not None:
@@ -315,7 +283,7 @@ def save_bundle(fitted: FittedModel, path: Union[str, os.PathLike], *, overwrite
     try:
         _write_contents(fitted, tmp, history)
         _write_manifest(tmp, bundle_key(key))
-        _fsync_tree(tmp)
+        storage.fsync_tree(tmp)
         _publish(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -381,7 +349,7 @@ def _check_files(path: Path, files: dict[str, str]) -> None:
         f = path / name
         if not f.is_file():
             raise BundleError(f"{path}: file {name} is missing; the bundle is incomplete")
-        if _sha256(f) != digest:
+        if storage.sha256(f) != digest:
             raise BundleError(f"{path}: file {name} does not match its checksum in {MANIFEST}; the bundle was "
                               f"modified after it was written, refusing to load it")
     folders = {p.as_posix() for name in files for p in PurePosixPath(name).parents if p.as_posix() != "."}

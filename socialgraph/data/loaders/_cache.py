@@ -21,6 +21,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from socialgraph import storage
 from socialgraph.data.graph import SocialGraph
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.paths import cache_root
@@ -58,13 +59,6 @@ def _read_table(path: Path, roles: dict) -> AttributeTable:
     return AttributeTable(frame, roles)
 
 
-def _fsync_files(folder: Path) -> None:
-    """Flush every file of ``folder`` to disk, so that the rename publishing it never exposes empty files."""
-    for path in folder.iterdir():
-        with open(path, "rb+") as f:
-            os.fsync(f.fileno())
-
-
 def save(graph: SocialGraph, folder: Path) -> None:
     """Write ``graph`` to ``folder`` atomically (the folder appears complete or not at all)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +74,7 @@ def save(graph: SocialGraph, folder: Path) -> None:
             if table is not None:
                 meta[f"{side}_roles"] = _write_table(table, tmp / f"{side}_attrs.parquet")
         (tmp / "meta.json").write_text(json.dumps(meta))
-        _fsync_files(tmp)
+        storage.fsync_tree(tmp)
         try:
             os.replace(tmp, folder)
         except OSError:  # another process finished the same entry first
