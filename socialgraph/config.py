@@ -333,10 +333,6 @@ def to_dict(obj: Any) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(obj)))
 
 
-def save_yaml(obj: Any, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(obj), sort_keys=False))
-
-
 def yaml_key_lines(node: Optional[yaml.Node], prefix: tuple = ()) -> dict[tuple, int]:
     """1-based line of every mapping key in a composed YAML document, keyed by its path (``()``: the document)."""
     out: dict[tuple, int] = {} if prefix or node is None else {(): node.start_mark.line + 1}
@@ -390,4 +386,4 @@ def load_yaml(cls: Type[T], path: str | Path) -> T:
 
 
 __all__ = ["ConfigError", "apply_overrides", "check_fields", "from_dict", "load_yaml", "parse_override",
-           "read_yaml", "save_yaml", "setting", "to_dict", "update", "yaml_key_lines"]
+           "read_yaml", "setting", "to_dict", "update", "yaml_key_lines"]

@@ -74,19 +74,6 @@ def test_output_contract_and_filters(bundle, reference):
     assert n == 800
 
 
-def test_grouped_structure_equals_pair_structure(bundle):
-    from socialgraph.predictor.structure import grouped_pair_structure
-    from socialgraph.model.pairwise import pair_structure
-
-    p = socialgraph.Predictor.load(bundle)
-    rng = np.random.default_rng(0)
-    pairs = np.r_[rng.integers(0, p.num_users, (2000, 2)), p.adjacency.nonzero()[0][:500, None].repeat(2, 1)]
-    pairs[-500:, 1] = rng.integers(0, p.num_users, 500)
-    a, b = pair_structure(p.adjacency, pairs), grouped_pair_structure(p.adjacency, pairs)
-    assert np.array_equal(a.features.numpy(), b.features.numpy())
-    assert np.array_equal(a.common.to_dense().numpy(), b.common.to_dense().numpy())
-
-
 def test_kill_and_resume_equals_uninterrupted_run(bundle, reference, tmp_path):
     ref_out, _ = reference
     out = tmp_path / "killed"

@@ -372,11 +372,6 @@ def check_roles(table: Table, roles: Mapping[str, str], id_column: str, schema_f
     return out
 
 
-def fix_text_header(frame: pd.DataFrame) -> pd.DataFrame:
-    """Strip blanks around header names (``src, dst`` is a common way to write ``src,dst``)."""
-    return frame.rename(columns=lambda c: c.strip() if isinstance(c, str) else c)
-
-
 __all__ = [
     "DataWarning", "Table", "show", "check_roles", "check_same_id_kind", "check_unique_ids", "coerce_attributes",
     "dedupe_edges", "drop_self_loops", "id_kind", "parse_float", "parse_ids", "parse_time", "require_columns",

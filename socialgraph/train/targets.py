@@ -29,10 +29,6 @@ class PreferenceTargets:
     names: list[str]
     matrix: sp.csr_matrix
 
-    @property
-    def from_users(self) -> bool:
-        return self.source.startswith("users:")
-
 
 def find_preference_source(graph: SocialGraph) -> Optional[str]:
     """The column preferences are learned from, or ``None`` (see the module docstring)."""

@@ -45,8 +45,9 @@ if TYPE_CHECKING:
     from socialgraph.model.social_model import NodeInputs
 
 # The soft common neighbours use a CSR mask (torch.sparse.sampled_addmm), which warns once per process that CSR
-# support is in beta; the operation is exact and tested here (tests/test_model.py), so the notice is only noise.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+# support is in beta; the operation is exact and tested (tests/test_model.py), so the notice is silenced where the
+# mask is built, and only there.
+_CSR_BETA = "Sparse CSR tensor support is in beta"
 
 
 class LinkScorer(nn.Module):
@@ -144,7 +145,9 @@ class LinkScorer(nn.Module):
         crow = torch.zeros(2 * num_pairs + 1, dtype=torch.long, device=z.device)
         crow[1:] = torch.cumsum(counts, 0)
         sides = torch.stack([pairs[:, 1], pairs[:, 0]], dim=1).reshape(-1)  # group 2p pairs u's side with v
-        mask = torch.sparse_csr_tensor(crow, w, z.new_zeros(len(w)), (2 * num_pairs, n), check_invariants=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_CSR_BETA, category=UserWarning)
+            mask = torch.sparse_csr_tensor(crow, w, z.new_zeros(len(w)), (2 * num_pairs, n), check_invariants=False)
         q = z[sides] * self.completion_gate.weight[0]
         logits = torch.sparse.sampled_addmm(mask, q, z.t(), beta=0.0).values() + self.completion_gate.bias
         scale = (counts[0::2] + counts[1::2]).clamp_min(1).to(z.dtype).rsqrt()
