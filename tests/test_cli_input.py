@@ -211,6 +211,28 @@ def test_warnings_read_like_errors(data, tmp_path):
     assert warnings.showwarning is before  # only the command's process was changed, and only while it ran
 
 
+def test_other_libraries_deprecation_notices_are_not_shown(tmp_path):
+    """PyG importing torch.jit.script warns of a deprecation each run: noise for the user of a command, who can do
+    nothing about it. The notice is dropped; a warning the project gives still shows."""
+    from socialgraph.cli.main import _show_warning
+
+    def shown(category, filename) -> str:
+        import contextlib
+        import io
+
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            _show_warning(category("a notice"), category, filename, 1)
+        return err.getvalue()
+
+    elsewhere = str(Path(np.__file__))
+    assert shown(DeprecationWarning, elsewhere) == shown(FutureWarning, elsewhere) == ""
+    assert shown(UserWarning, elsewhere) == "warning: a notice\n"  # a library telling the user something
+    import socialgraph.data.folder as ours
+
+    assert shown(DeprecationWarning, ours.__file__) == "warning: a notice\n"
+
+
 # --------------------------------------------------------------------------------------------- progress bars
 def test_quiet_draws_no_bar_not_even_the_sentence_models(data, tmp_path):
     """The default text encoder on 300 users is the sentence model, whose loading draws "Loading weights"."""

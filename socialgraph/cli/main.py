@@ -114,7 +114,11 @@ def _os_error_message(err: OSError) -> str:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """``warning: <message>`` on one line. The project's warnings name the data file and line themselves; the
-    Python source line that issued a warning means nothing to the user."""
+    Python source line that issued a warning means nothing to the user. A deprecation notice one library gives
+    another (PyG importing ``torch.jit.script``) is for their developers, not for the user: it is not shown."""
+    if issubclass(category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)) and \
+            not Path(filename).resolve().is_relative_to(_PACKAGE):
+        return
     typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
 
 
