@@ -11,14 +11,13 @@ one is given.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,6 +38,7 @@ from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.model.spectral import held_out_positions, spectral_positions
 from socialgraph.train.autoencoder import autoencoder_positions, held_out_autoencoder_positions
 from socialgraph.train.config import Config
+from socialgraph.train.runtime import torch_settings
 from socialgraph.train.fitted import FittedModel, build_edge_index
 from socialgraph.train.inputs import encode_graph
 from socialgraph.train.sampling import sample_subgraph, training_negatives
@@ -57,23 +57,6 @@ class LinkData:
     val: np.ndarray
     test: Optional[np.ndarray] = None
     test_negatives: Optional[np.ndarray] = None
-
-
-@contextlib.contextmanager
-def _torch_settings(threads: int) -> Iterator[None]:
-    """Within the block: ``threads`` CPU threads (0: leave as is) and deterministic algorithms (``warn_only``: an
-    operation without a deterministic kernel warns instead of failing); the previous settings afterwards."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    if threads:
-        torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
-        torch.set_num_threads(old_threads)
 
 
 def seed_everything(seed: int) -> None:
@@ -103,10 +86,9 @@ class Trainer:
     def fit(self, graph: SocialGraph, links: Optional[LinkData] = None) -> FittedModel:
         """Train on ``graph``. Without ``links``, all friend pairs train except a ``val_fraction`` slice.
 
-        The run sets torch's thread count (``train.threads``) and deterministic algorithms (with several CPU
-        threads, sparse sums otherwise add in another order each run, and the same seed gave other metrics),
-        and restores both when it ends."""
-        with _torch_settings(self.config.train.threads):
+        The run sets torch's thread count (``train.threads``) and deterministic algorithms, and restores both when
+        it ends (:func:`~socialgraph.train.runtime.torch_settings`)."""
+        with torch_settings(self.config.train.threads):
             return self._fit(graph, links)
 
     def _fit(self, graph: SocialGraph, links: Optional[LinkData]) -> FittedModel:
