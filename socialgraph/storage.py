@@ -10,8 +10,14 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
+import secrets
+import shutil
 from pathlib import Path
+from typing import Union
 
+# A scratch folder beside its target: ``.<name>.tmp-<pid>-<hex>`` while written, ``.<name>.old-...`` while replaced.
+_SCRATCH = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
 # Folders some file systems cannot sync; the rename is still atomic there.
 _UNSYNCABLE = (errno.EINVAL, errno.EBADF, errno.ENOTSUP, errno.EACCES)
 
@@ -62,3 +68,54 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------ folders
+def scratch(path: Path, kind: str) -> Path:
+    """A recognisable sibling name for a folder being written (``tmp``) or being replaced (``old``)."""
+    return path.parent / f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # os.kill(pid, 0) would signal the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: the process exists, under another user
+        return True
+    return True
+
+
+def remove_stale(path: Union[str, os.PathLike]) -> list[Path]:
+    """Remove the scratch folders that killed writers of ``path`` left (their pid is gone); return them."""
+    path = Path(path)
+    removed: list[Path] = []
+    if not path.parent.is_dir():
+        return removed
+    for entry in path.parent.iterdir():
+        m = _SCRATCH.match(entry.name)
+        if m and m["name"] == path.name and entry.is_dir() and not entry.is_symlink() \
+                and not _pid_alive(int(m["pid"])):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def publish_folder(tmp: Path, path: Path) -> None:
+    """Rename the complete (fsynced) ``tmp`` to ``path``, moving an existing ``path`` aside first and removing it
+    after, so that readers see the old folder or the new one; the parent folder is synced after the rename."""
+    old = None
+    if path.exists():
+        old = scratch(path, "old")
+        os.replace(path, old)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None:  # put the previous folder back rather than leave none
+            os.replace(old, path)
+        raise
+    fsync_dir(path.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -53,7 +53,6 @@ import hmac
 import json
 import os
 import re
-import secrets
 import shutil
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
@@ -87,7 +86,6 @@ _SIGNATURE_SCHEME = "hmac-sha256"
 #: Files every bundle has, whatever meta.json says.
 REQUIRED = ("config.yaml", "meta.json", "model.safetensors", "encoders.json", "encoders.safetensors",
             "inputs.safetensors", "edges.safetensors")
-_SCRATCH = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 T = TypeVar("T")
 
@@ -136,56 +134,6 @@ def _inputs_from(prefix: str, arrays: dict[str, np.ndarray], num: int) -> NodeIn
             if k.startswith(f"{prefix}/mask/")}
     positions = arrays.get(f"{prefix}/positions")
     return NodeInputs(num, x, mask, positions=None if positions is None else torch.from_numpy(positions))
-
-
-# ------------------------------------------------------------------------------------------------ durability
-def _scratch(path: Path, kind: str) -> Path:
-    """A recognisable sibling name for a folder being written (``tmp``) or being replaced (``old``)."""
-    return path.parent / f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":  # os.kill(pid, 0) would signal the process on Windows
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: the process exists, under another user
-        return True
-    return True
-
-
-def remove_stale(path: Union[str, os.PathLike]) -> list[Path]:
-    """Remove the scratch folders a killed :func:`save_bundle` to ``path`` left (their pid is gone); return them."""
-    path = Path(path)
-    removed = []
-    if not path.parent.is_dir():
-        return removed
-    for entry in path.parent.iterdir():
-        m = _SCRATCH.match(entry.name)
-        if m and m["name"] == path.name and entry.is_dir() and not entry.is_symlink() \
-                and not _pid_alive(int(m["pid"])):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed
-
-
-def _publish(tmp: Path, path: Path) -> None:
-    """Rename the complete ``tmp`` to ``path``, moving an existing ``path`` aside first and removing it after."""
-    old = None
-    if path.exists():
-        old = _scratch(path, "old")
-        os.replace(path, old)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        if old is not None:  # put the previous bundle back rather than leave none
-            os.replace(old, path)
-        raise
-    storage.fsync_dir(path.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------------------ writing
@@ -277,14 +225,14 @@ def save_bundle(fitted: FittedModel, path: Union[str, os.PathLike], *, overwrite
     path = Path(path)
     _check_target(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(path)
-    tmp = _scratch(path, "tmp")
+    storage.remove_stale(path)
+    tmp = storage.scratch(path, "tmp")
     tmp.mkdir()
     try:
         _write_contents(fitted, tmp, history)
         _write_manifest(tmp, bundle_key(key))
         storage.fsync_tree(tmp)
-        _publish(tmp, path)
+        storage.publish_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -511,4 +459,4 @@ def load_bundle(path: Union[str, os.PathLike], *, key: BundleKey = None) -> Fitt
 
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "KEY_ENV", "MANIFEST", "REQUIRED", "SIGNATURE", "BundleError", "bundle_key",
-           "load_bundle", "remove_stale", "save_bundle", "sign", "verify_bundle"]
+           "load_bundle", "save_bundle", "sign", "verify_bundle"]
