@@ -40,8 +40,8 @@ def main() -> None:
 
     setup = {}
     if args.bundle is None:
-        from socialgraph.train.bundle import save_bundle
-        from socialgraph.train.config import Config
+        from socialgraph.bundle.format import save_bundle
+        from socialgraph.bundle.config import Config
         from socialgraph.train.trainer import Trainer
 
         if args.dataset:

@@ -37,10 +37,10 @@ def build_bundle(users: int, degree: float, train_users: int, epochs: int, seed:
     from socialgraph.model.social_model import ModelShape, SocialModel
     from socialgraph.model.spectral import spectral_positions
     from socialgraph.synth import generate
-    from socialgraph.train.bundle import save_bundle
-    from socialgraph.train.config import Config
-    from socialgraph.train.fitted import FittedModel
-    from socialgraph.train.inputs import EncodedGraph, to_inputs
+    from socialgraph.bundle.format import save_bundle
+    from socialgraph.bundle.config import Config
+    from socialgraph.bundle.fitted import FittedModel
+    from socialgraph.bundle.inputs import EncodedGraph, to_inputs
     from socialgraph.train.trainer import Trainer
 
     times = {}

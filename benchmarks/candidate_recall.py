@@ -26,7 +26,7 @@ def recall(graph_name: str, epochs: int, fof: int, ann: int, k: int, seed: int) 
     from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
     from socialgraph.predictor import Predictor
     from socialgraph.predictor.candidates import ann_candidates, fof_candidates
-    from socialgraph.train.config import Config
+    from socialgraph.bundle.config import Config
     from socialgraph.train.trainer import Trainer
 
     graph = load(graph_name)

@@ -54,7 +54,7 @@ def run(dataset: str, scopes: list[str], users: int, k: int, seed: int, epochs: 
 
     from socialgraph.data import load
     from socialgraph.predictor import Predictor
-    from socialgraph.train.config import Config
+    from socialgraph.bundle.config import Config
     from socialgraph.train.trainer import Trainer
 
     graph = load(dataset)

@@ -30,7 +30,7 @@ from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.baselines import heuristic_baselines
 from socialgraph.eval.metrics import hits_at_k
 from socialgraph.model.pairwise import adjacency_from_edges
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import LinkData, Trainer
 
 OUT = Path(__file__).parent / "results" / "model_quality.json"

@@ -1,6 +1,6 @@
 """Generate the reference pages of the documentation site from the code.
 
-* ``docs/reference/config.md``: every field of :class:`socialgraph.train.config.Config` and its nested sections
+* ``docs/reference/config.md``: every field of :class:`socialgraph.bundle.config.Config` and its nested sections
   (name, type, default, the line of the class docstring that describes it);
 * ``docs/reference/cli.md``: the ``--help`` of every ``socialgraph`` command, as a user sees it.
 
@@ -85,7 +85,7 @@ def _default(f: dataclasses.Field) -> str:
 
 
 def config_page() -> str:
-    from socialgraph.train.config import Config
+    from socialgraph.bundle.config import Config
 
     sections = [f for f in dataclasses.fields(Config)]
     out = [
@@ -101,7 +101,7 @@ def config_page() -> str:
         ".venv/bin/socialgraph train --print-config",
         "```",
         "",
-        "From Python the same tree is `socialgraph.train.config.Config` (load a file with",
+        "From Python the same tree is `socialgraph.bundle.config.Config` (load a file with",
         "`socialgraph.config.load_yaml(Config, path)`).",
         "",
         "| section | class | what it sets |",

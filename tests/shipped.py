@@ -175,8 +175,8 @@ def small_bundle(folder, *, seed: int, epochs: int = 3):
     """A bundle trained in seconds on an 800-user synthetic graph with blocked pairs (the suggestion job's tests):
     dim 32, TF-IDF text (synthetic bios are made-up words a pretrained model cannot read), one thread."""
     from socialgraph.synth import generate
-    from socialgraph.train.bundle import save_bundle
-    from socialgraph.train.config import Config
+    from socialgraph.bundle.format import save_bundle
+    from socialgraph.bundle.config import Config
     from socialgraph.train.trainer import Trainer
 
     cfg = Config()

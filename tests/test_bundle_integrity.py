@@ -22,12 +22,12 @@ import torch
 from safetensors.numpy import save_file as save_numpy
 
 import socialgraph
-import socialgraph.train.bundle as bundle_module
+import socialgraph.bundle.format as bundle_module
 from socialgraph.data.errors import DataError
 from socialgraph.synth import generate
-from socialgraph.train.bundle import KEY_ENV, MANIFEST, SIGNATURE, BundleError, load_bundle, save_bundle, \
+from socialgraph.bundle.format import KEY_ENV, MANIFEST, SIGNATURE, BundleError, load_bundle, save_bundle, \
     verify_bundle
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import Trainer
 
 KEY = "test-signing-key"
@@ -284,7 +284,7 @@ def test_a_full_disk_inside_safetensors_is_an_os_error_and_leaves_nothing(fitted
 
 _KILLED_SAVE = """
 import sys, time
-import socialgraph.train.bundle as b
+import socialgraph.bundle.format as b
 fitted = b.load_bundle(sys.argv[1])
 b.storage.fsync_tree = lambda root: (print("writing", flush=True), time.sleep(600))
 b.save_bundle(fitted, sys.argv[2], overwrite=True)

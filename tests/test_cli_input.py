@@ -189,7 +189,7 @@ def test_nonsense_options_are_refused_before_work(args, says, tmp_path, data):
 
 def test_the_bundle_format_spelled_out_by_the_cli_is_the_bundles(tmp_path):
     from socialgraph.cli.common import holds_bundle
-    from socialgraph.train.bundle import FORMAT
+    from socialgraph.bundle.format import FORMAT
 
     assert holds_bundle(_bundle_folder(tmp_path / "b")) and FORMAT == "socialgraph-bundle"
 
@@ -328,7 +328,7 @@ def test_score_replaces_its_file_atomically(bundle, tmp_path):
 def test_disk_full_while_training_or_suggesting(bundle, data, tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
-    import socialgraph.train.bundle as bundles
+    import socialgraph.bundle.format as bundles
 
     monkeypatch.setattr(bundles, "save_bundle", _disk_full)
     one_error(invoke("train", "--data", data, "--out", tmp_path / "m", *TINY), "disk full")

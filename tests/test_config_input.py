@@ -15,7 +15,7 @@ from socialgraph.data import DataError
 from socialgraph.data.convert import from_pandas
 from socialgraph.data.folder import read_folder
 from socialgraph.model.config import ModelConfig
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 
 
 def one_line(err: pytest.ExceptionInfo, *parts: str) -> str:

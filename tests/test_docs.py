@@ -122,8 +122,8 @@ def test_site_builds_strict(tmp_path):
         assert (site / page).is_file(), page
     api = (site / "reference/api/index.html").read_text()
     for name in ("socialgraph.predictor.Predictor", "socialgraph.data.graph.SocialGraph", "socialgraph.data.load",
-                 "socialgraph.train.trainer.Trainer", "socialgraph.train.fitted.FittedModel",
-                 "socialgraph.train.bundle.save_bundle", "socialgraph.train.bundle.load_bundle",
+                 "socialgraph.train.trainer.Trainer", "socialgraph.bundle.fitted.FittedModel",
+                 "socialgraph.bundle.format.save_bundle", "socialgraph.bundle.format.load_bundle",
                  "socialgraph.eval.metrics.hits_at_k", "socialgraph.eval.heuristics.score_pairs"):
         assert f'id="{name}"' in api, name
 

@@ -439,7 +439,7 @@ def test_training_inputs_come_from_the_cache_on_a_second_run(monkeypatch):
     """``encoders.cache`` (default on): a second ``encode_graph`` of the same graph reads every modality (the
     items' ones behind the interaction history too) from the cache and gives the same tensors; off, it encodes."""
     from shipped import SYNTH_SOCIAL, graph as load_graph
-    from socialgraph.train.inputs import encode_graph
+    from socialgraph.bundle.inputs import encode_graph
 
     # Last.fm users: tags, tag times, listening history through the artists' names; the synthetic stand-in has
     # bios, cities, ages, interests and play counts of items with titles, genres and tags.

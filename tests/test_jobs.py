@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import socialgraph
 from socialgraph.cli.main import app
 from socialgraph.jobs import CandidateConfig, JobError, read_suggestions, run_suggest_job
-from socialgraph.train.bundle import BundleError
+from socialgraph.bundle.format import BundleError
 from shipped import small_bundle
 
 CLI = [sys.executable, "-m", "socialgraph.cli.main"]

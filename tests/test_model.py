@@ -18,8 +18,8 @@ from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES, GraphE
 from socialgraph.model.pairwise import NUM_PAIR_FEATURES, adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.model.spectral import spectral_positions
-from socialgraph.train.config import Config
-from socialgraph.train.inputs import encode_graph
+from socialgraph.bundle.config import Config
+from socialgraph.bundle.inputs import encode_graph
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from socialgraph.data.protocol import evaluate_link_scores
 from socialgraph.predictor import Explanation, UnknownUserError
 from socialgraph.predictor.embed import layerwise_user_states
 from socialgraph.synth import generate
-from socialgraph.train.bundle import BundleError, load_bundle, save_bundle
-from socialgraph.train.config import Config
+from socialgraph.bundle.format import BundleError, load_bundle, save_bundle
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import Trainer
 
 
@@ -81,7 +81,7 @@ def test_probabilities_add_up_to_the_hidden_friendships():
     # of a graph must account for about as many friendships as are hidden there (here a test slice the size of the
     # validation slice), and each probability band must hold about that share of them. Fitted on the sample's own
     # mix (10,000 negatives for 180 positives) they summed to ~13x the hidden count.
-    from socialgraph.predictor.calibration import Calibration
+    from socialgraph.bundle.calibration import Calibration
     from socialgraph.train.trainer import LinkData
 
     graph = generate(users=600, mean_degree=12, seed=1)
@@ -106,7 +106,7 @@ def test_suggestions_rank_by_log_odds_where_probabilities_saturate(predictor):
     # A steep calibration rounds the best candidates' probabilities to exactly 1.0, as a well-connected user's are
     # in practice; the order must still follow the model's logits, in the Predictor and in the job's scorer alike.
     from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
-    from socialgraph.predictor.calibration import Calibration
+    from socialgraph.bundle.calibration import Calibration
 
     predictor.calibration = Calibration(a=200.0, b=0.0, method="platt")
     user = predictor.graph.user_ids[int(np.argmax(np.diff(predictor.adjacency.indptr)))]

@@ -17,8 +17,8 @@ import socialgraph
 from socialgraph.jobs import CandidateConfig, JobError, read_suggestions, run_suggest_job
 from socialgraph.predictor import HiddenUserError, UnknownUserError
 from socialgraph.synth import generate
-from socialgraph.train.bundle import save_bundle
-from socialgraph.train.config import Config
+from socialgraph.bundle.format import save_bundle
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import Trainer
 
 

@@ -15,7 +15,7 @@ from socialgraph.data.protocol import benchmark_split
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import NodeInputs
 from socialgraph.model.spectral import align, extend_positions, held_out_positions, spectral_positions
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import LinkData, Trainer
 
 

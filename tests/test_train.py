@@ -19,8 +19,8 @@ from socialgraph.config import from_dict
 from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.baselines import heuristic_baselines
-from socialgraph.train.bundle import BundleError, load_bundle, save_bundle
-from socialgraph.train.config import Config
+from socialgraph.bundle.format import BundleError, load_bundle, save_bundle
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import LinkData, Trainer, evaluate
 
 # The default configuration, which early stopping ends after 26 to 28 epochs on USAir. Its test Hits@50 on the seed
@@ -148,7 +148,7 @@ def test_tampered_or_incomplete_bundle_is_refused(usair, tmp_path):
 
 
 def test_bundle_is_written_atomically(usair, tmp_path, monkeypatch):
-    import socialgraph.train.bundle as bundle
+    import socialgraph.bundle.format as bundle
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

@@ -19,8 +19,8 @@ import numpy as np
 
 from socialgraph.bench.newcomers import newcomer_community_share
 from socialgraph.synth import generate
-from socialgraph.train.bundle import save_bundle
-from socialgraph.train.config import Config
+from socialgraph.bundle.format import save_bundle
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import Trainer
 
 

@@ -19,7 +19,7 @@ from socialgraph.config import from_dict
 from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.metrics import hits_at_k
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 from socialgraph.train.trainer import LinkData, Trainer
 
 

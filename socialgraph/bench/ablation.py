@@ -21,7 +21,7 @@ from socialgraph.bench.linkrun import run_link_task
 from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.subgraph import user_modalities, without_modality
 from socialgraph.bench.tasks import benchmark_task
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 
 DATASET = "lastfm-hetrec-2k"
 QUICK = ("full", "conv=mean", "no-reconstruction", "fusion=sum", "-interactions")

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from socialgraph.bench.buckets import by_bucket, pair_buckets
 from socialgraph.bench.runinfo import Stopwatch
 from socialgraph.data.graph import SocialGraph
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 
 HEURISTICS: tuple[str, ...] = ("cn", "aa", "ra", "ppr")
 LEARNED: tuple[str, ...] = ("gcn-gae", "sage-gae", "node2vec")

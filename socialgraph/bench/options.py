@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from socialgraph.bench.linkrun import BaselineBudget
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 
 
 def quick_config() -> Config:

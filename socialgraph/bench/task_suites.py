@@ -31,7 +31,7 @@ from socialgraph.data.splits import split_engagements
 from socialgraph.train.trainer import Trainer
 
 if TYPE_CHECKING:
-    from socialgraph.train.fitted import FittedModel
+    from socialgraph.bundle.fitted import FittedModel
 
 ENGAGEMENT = ("lastfm-hetrec-2k", "ciao", "movielens-100k")
 PREFERENCE = ("lastfm-hetrec-2k", "movielens-100k")

@@ -52,7 +52,7 @@ def benchmark(
     cfg = None
     if config is not None:
         from socialgraph.config import load_yaml
-        from socialgraph.train.config import Config
+        from socialgraph.bundle.config import Config
 
         cfg = load_yaml(Config, config)
     opts = SuiteOptions(seeds=list(range(1 if quick else seeds)), quick=quick, config=cfg, max_epochs=max_epochs,

@@ -23,7 +23,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 # ------------------------------------------------------------------------------------------------ output paths
 def holds_bundle(path: Path) -> bool:
     """Whether the folder ``path`` holds a bundle written by ``socialgraph train`` (complete or damaged)."""
-    # socialgraph.train.bundle.FORMAT, spelled out: that module loads torch, too slow for a check made before work.
+    # socialgraph.bundle.format.FORMAT, spelled out: that module loads torch, too slow for a check made before work.
     return _manifest_format(path) == "socialgraph-bundle"
 
 

@@ -58,7 +58,7 @@ def demo(
     """
     from socialgraph.data import load
     from socialgraph.data.protocol import benchmark_split
-    from socialgraph.train.bundle import save_bundle
+    from socialgraph.bundle.format import save_bundle
 
     cfg = demo_config(text, epochs)
     check_demo_output(out)
@@ -85,7 +85,7 @@ def demo(
 
 def demo_config(text: str, epochs: int):
     """The training configuration of the demo: the defaults, ``text`` names, a larger step for few epochs."""
-    from socialgraph.train.config import Config
+    from socialgraph.bundle.config import Config
 
     cfg = Config()
     try:  # ModalityConfig validates the backend name

@@ -41,7 +41,7 @@ _Abort = getattr(sys.modules[_ClickException.__module__], "Abort", typer.Abort)
 # The project's bad-input errors, by module. Looked up only in modules already imported (an error of a class can
 # only be raised once its module is loaded), so that `socialgraph --help` does not import torch.
 _INPUT_ERRORS = {"socialgraph.data.errors": "DataError", "socialgraph.config": "ConfigError",
-                 "socialgraph.train.bundle": "BundleError", "socialgraph.jobs.output": "JobError",
+                 "socialgraph.bundle.format": "BundleError", "socialgraph.jobs.output": "JobError",
                  "socialgraph.predictor.predictor": "UnknownUserError"}
 _PACKAGE = Path(__file__).resolve().parents[1]
 

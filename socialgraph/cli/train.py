@@ -60,7 +60,7 @@ def train(
     with progress_bars(not quiet):
         fitted, history = _fit(cfg, graph, benchmark=dataset is not None, progress=not quiet)
 
-    from socialgraph.train.bundle import save_bundle
+    from socialgraph.bundle.format import save_bundle
 
     with writing(out):
         save_bundle(fitted, out, overwrite=overwrite, history=history)
@@ -71,7 +71,7 @@ def _config(path: Optional[Path], overrides: list[str], epochs: Optional[int], s
     """The run's configuration: defaults, then the file, then ``--set``, then ``--epochs`` / ``--seed`` (each
     value checked by the configuration itself; a bad one raises ConfigError, one line)."""
     from socialgraph.config import apply_overrides, load_yaml, update
-    from socialgraph.train.config import Config
+    from socialgraph.bundle.config import Config
 
     cfg = load_yaml(Config, path) if path else Config()
     apply_overrides(cfg, overrides)
@@ -111,7 +111,7 @@ def evaluate(
 
       socialgraph evaluate --model models/lastfm --json
     """
-    from socialgraph.train.bundle import verify_bundle
+    from socialgraph.bundle.format import verify_bundle
 
     verify_bundle(model)
     meta = json.loads((model / "meta.json").read_text())
@@ -145,8 +145,8 @@ def score(
     import numpy as np
     import pandas as pd
 
-    from socialgraph.predictor.calibration import Calibration
-    from socialgraph.train.bundle import load_bundle
+    from socialgraph.bundle.calibration import Calibration
+    from socialgraph.bundle.format import load_bundle
 
     check_output(out, "file", overwrite=True)
     table = _read_pairs(pairs)

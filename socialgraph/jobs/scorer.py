@@ -23,7 +23,7 @@ import torch
 from socialgraph.model.pairwise import pair_structure
 from socialgraph.model.social_model import NodeInputs
 from socialgraph.predictor import Predictor
-from socialgraph.predictor.calibration import Calibration
+from socialgraph.bundle.calibration import Calibration
 from socialgraph.predictor.candidates import (ann_candidates, build_index, fof_candidates, merge_candidates,
                                               pair_member)
 from socialgraph.predictor.visibility import visible_friends

@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from socialgraph.data.graph import SocialGraph
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.model.social_model import NodeInputs
-from socialgraph.train.fitted import FittedModel
-from socialgraph.train.inputs import to_inputs
+from socialgraph.bundle.fitted import FittedModel
+from socialgraph.bundle.inputs import to_inputs
 
 
 def feature_row(graph: SocialGraph, features: dict) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The prediction API over a trained bundle: score pairs, suggest friends, explain a pair, embed new users.
 
 Everything here takes and returns *external* user ids; rows are internal. The predictor never trains: it wraps a
-:class:`~socialgraph.train.fitted.FittedModel` loaded from a bundle, caches the user states after message passing
+:class:`~socialgraph.bundle.fitted.FittedModel` loaded from a bundle, caches the user states after message passing
 (computed once, recomputed only when users or edges are added) and scores with the full link scorer
 (embeddings, common-neighbour pooling and pairwise structure), turning logits into probabilities with the
 calibration recorded at training time.
@@ -24,14 +24,14 @@ from socialgraph.model.graph_encoder import FRIEND
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import NodeInputs
 from socialgraph.model.spectral import extend_positions
-from socialgraph.predictor.calibration import Calibration
+from socialgraph.bundle.calibration import Calibration
 from socialgraph.predictor.candidates import fof_candidates, merge_candidates, normalise, pair_keys, pair_member
 from socialgraph.predictor.embed import node_states
 from socialgraph.predictor.explanation import Explanation, SideExplanation
 from socialgraph.predictor.new_users import encode_row, feature_row
 from socialgraph.predictor.reasons import suggestion_reasons
 from socialgraph.predictor.visibility import VisibleGraph, hides_edges, visible_friends, visible_graph
-from socialgraph.train.fitted import FittedModel
+from socialgraph.bundle.fitted import FittedModel
 
 PairsLike = Union[np.ndarray, Sequence[Sequence[Any]], pd.DataFrame]
 
@@ -91,15 +91,15 @@ class Predictor:
     def load(cls, bundle: Union[str, os.PathLike], *, key: Union[str, bytes, None] = None,
              **kwargs: Any) -> "Predictor":
         """Load a bundle, verified first: an incomplete, modified, unlisted-file-holding or incompatible one raises
-        :class:`~socialgraph.train.bundle.BundleError`, one line naming the file and what to do.
+        :class:`~socialgraph.bundle.format.BundleError`, one line naming the file and what to do.
 
         Args:
-            bundle: the bundle folder written by ``socialgraph train`` / :func:`~socialgraph.train.bundle.save_bundle`.
+            bundle: the bundle folder written by ``socialgraph train`` / :func:`~socialgraph.bundle.format.save_bundle`.
             key: the signing key (default ``$SOCIALGRAPH_BUNDLE_KEY``); with one, the bundle's ``manifest.sig`` must
-                verify, without one it is not checked (see :mod:`socialgraph.train.bundle`).
+                verify, without one it is not checked (see :mod:`socialgraph.bundle.format`).
             **kwargs: passed to :class:`Predictor` (``hidden``, ``blocked``, ``layerwise``).
         """
-        from socialgraph.train.bundle import load_bundle
+        from socialgraph.bundle.format import load_bundle
 
         return cls(load_bundle(bundle, key=key), **kwargs)
 

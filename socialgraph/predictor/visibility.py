@@ -43,7 +43,7 @@ class VisibleGraph:
 
     def edge_index(self, graph: SocialGraph) -> dict[tuple, torch.Tensor]:
         """PyG edge indices of this graph, as :meth:`FittedModel.edge_index` builds them for the whole one."""
-        from socialgraph.train.fitted import build_edge_index
+        from socialgraph.bundle.fitted import build_edge_index
 
         return build_edge_index(self.mp_edges, graph, self.mp_engagements)
 

@@ -37,10 +37,10 @@ from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.model.spectral import held_out_positions, spectral_positions
 from socialgraph.train.autoencoder import autoencoder_positions, held_out_autoencoder_positions
-from socialgraph.train.config import Config
+from socialgraph.bundle.config import Config
 from socialgraph.train.runtime import torch_settings
-from socialgraph.train.fitted import FittedModel, build_edge_index
-from socialgraph.train.inputs import encode_graph
+from socialgraph.bundle.fitted import FittedModel, build_edge_index
+from socialgraph.bundle.inputs import encode_graph
 from socialgraph.train.sampling import sample_subgraph, training_negatives
 from socialgraph.train.targets import find_preference_source, preference_targets
 
@@ -230,7 +230,7 @@ class Trainer:
         fitted.invalidate()
         # The validation friendships were hidden among every pair not known to be friends; weighting the sampled
         # negatives up to that pool makes the probabilities mean what they say for arbitrary pairs.
-        from socialgraph.predictor.calibration import platt_calibration
+        from socialgraph.bundle.calibration import platt_calibration
 
         unknown = n * (n - 1) // 2 - len(links.train) - len(links.val)
         calibration = platt_calibration(fitted.link_logits(links.val), fitted.link_logits(val_neg), unknown) \

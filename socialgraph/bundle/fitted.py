@@ -17,8 +17,8 @@ from socialgraph.model.autoencoder import undirected_edge_index
 from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES
 from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
 from socialgraph.model.social_model import SocialModel
-from socialgraph.train.config import Config
-from socialgraph.train.inputs import EncodedGraph
+from socialgraph.bundle.config import Config
+from socialgraph.bundle.inputs import EncodedGraph
 
 
 @dataclass

@@ -4,7 +4,7 @@ Layout::
 
     manifest.json          format name, format version, library version, sha256 of every other file but manifest.sig
     manifest.sig           optional: ``hmac-sha256 <hex>``, the HMAC of manifest.json's bytes (see Signing)
-    config.yaml            the run's configuration (socialgraph.train.config.Config)
+    config.yaml            the run's configuration (socialgraph.bundle.config.Config)
     meta.json              model shape, engagement kind, preference categories, training metrics, and ``files``:
                            every file the bundle must hold besides manifest.json and meta.json itself
     model.safetensors      network weights
@@ -71,9 +71,9 @@ from socialgraph.data.folder import read_folder, write_folder
 from socialgraph.data.graph import SocialGraph
 from socialgraph.encoders.modalities import ModalityEncoders
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
-from socialgraph.train.config import Config
-from socialgraph.train.fitted import FittedModel
-from socialgraph.train.inputs import EncodedGraph
+from socialgraph.bundle.config import Config
+from socialgraph.bundle.fitted import FittedModel
+from socialgraph.bundle.inputs import EncodedGraph
 
 FORMAT = "socialgraph-bundle"
 # 2: random-walk pair features; 3: rating baselines; 4: spectral positions; 5: meta.json lists the bundle's files,
