@@ -36,7 +36,7 @@ def main() -> None:
     import torch
 
     from socialgraph.predictor import Predictor
-    from socialgraph.predictor.candidates import fof_candidates
+    from socialgraph.data.adjacency import friends_of_friends
 
     setup = {}
     if args.bundle is None:
@@ -67,7 +67,7 @@ def main() -> None:
                "torch_threads": torch.get_num_threads(), **setup}
     random_pairs = rng.integers(0, n, (args.pairs, 2))
     users = rng.choice(n, size=min(n, args.pairs // 30), replace=False)
-    cand = fof_candidates(p.adjacency, users, 30)
+    cand = friends_of_friends(p.adjacency, users, 30)
     fof_pairs = np.stack([np.repeat(users, cand.shape[1]), cand.ravel()], 1)
     fof_pairs = fof_pairs[fof_pairs[:, 1] >= 0]
     threads_default = torch.get_num_threads()

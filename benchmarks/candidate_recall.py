@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def recall(graph_name: str, epochs: int, fof: int, ann: int, k: int, seed: int) -> dict:
     from socialgraph.data import load
-    from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
-    from socialgraph.predictor import Predictor
-    from socialgraph.predictor.candidates import ann_candidates, fof_candidates
+    from socialgraph.data.adjacency import friends_of_friends
+    from socialgraph.predictor import CandidateConfig, Predictor
+    from socialgraph.predictor.candidates import ann_candidates
     from socialgraph.bundle.config import Config
     from socialgraph.train.trainer import Trainer
 
@@ -40,17 +40,17 @@ def recall(graph_name: str, epochs: int, fof: int, ann: int, k: int, seed: int) 
     t = time.time()
     fitted = Trainer(cfg, progress=False).fit(train_graph)
     train_seconds = time.time() - t
-    predictor = Predictor(fitted)
-    scorer = ShardScorer.from_predictor(predictor, CandidateConfig(k=k, fof=fof, ann=ann, seed=seed))
+    predictor = Predictor(fitted, candidate_config=CandidateConfig(k=k, fof=fof, ann=ann, seed=seed))
+    pipeline = predictor.suggestion_pipeline()  # what Predictor.suggest and the job run
     targets = np.r_[held, held[:, ::-1]]
     users = np.unique(targets[:, 0])
     where = {u: i for i, u in enumerate(users.tolist())}
-    f = fof_candidates(scorer.adjacency, users, fof)
-    a = ann_candidates(scorer.index, scorer.unit, users, ann)
+    f = friends_of_friends(pipeline.seen, users, fof)
+    a = ann_candidates(pipeline.index, pipeline.unit, users, ann)
     rows = np.array([where[u] for u in targets[:, 0].tolist()])
     in_f = (f[rows] == targets[:, 1:2]).any(1)
     in_a = (a[rows] == targets[:, 1:2]).any(1)
-    top = scorer.run(users)
+    top = pipeline.run(users).frame(pipeline.user_ids)
     id_row = {u: i for i, u in enumerate(np.asarray(graph.user_ids).tolist())}
     final = set(zip([id_row[x] for x in top.user_id.tolist()], [id_row[x] for x in top.candidate_id.tolist()]))
     in_top = np.array([(u, v) in final for u, v in targets.tolist()])

@@ -26,12 +26,13 @@ import torch
 from socialgraph.bench.buckets import by_bucket, pair_buckets
 from socialgraph.config import from_dict, to_dict
 from socialgraph.data import load
+from socialgraph.data.adjacency import adjacency_from_edges
 from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.baselines import heuristic_baselines
 from socialgraph.eval.metrics import hits_at_k
-from socialgraph.model.pairwise import adjacency_from_edges
 from socialgraph.bundle.config import Config
-from socialgraph.train.trainer import LinkData, Trainer
+from socialgraph.train.links import LinkData
+from socialgraph.train.trainer import Trainer
 
 OUT = Path(__file__).parent / "results" / "model_quality.json"
 

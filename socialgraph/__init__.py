@@ -1,6 +1,8 @@
 """socialgraph: predict social relationships from multimodal user features with attention graph networks."""
 
-__version__ = "0.1.0"
+from socialgraph.version import __version__
+
+__all__ = ["Predictor", "__version__"]
 
 
 def __getattr__(name: str):

@@ -1,7 +1,9 @@
 """Every benchmark suite end to end in its ``--quick`` form through the CLI, plus the pieces that hold numbers.
 
-The quick suites use tiny models and graphs: these tests check that outputs exist and hold sane numbers (a
-heuristic beats chance, rates lie in [0, 1]), not that the model is good.
+The quick suites use tiny models and graphs: these tests check that outputs exist and hold numbers a broken suite
+would not give (a baseline well above a random ranking computed here from the same split, a heuristic equal to its
+own recomputation, ablations that change the model, the same held-out users on both sides), not that the model is
+good.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typer.testing import CliRunner
 
 from socialgraph.bench.buckets import by_bucket, pair_buckets
 from socialgraph.cli.main import app
-from socialgraph.data.protocol import evaluate_link_scores
+from socialgraph.eval.link import evaluate_link_scores
 
 
 def _run(suite: str, tmp_path, *extra: str) -> dict:
@@ -60,21 +62,107 @@ def test_link_suites(suite, tmp_path):
     assert any("train.select: auc" in note for note in ds.get("notes", [])) == (suite == "seal")
 
 
+def _adamic_adar(pairs: np.ndarray, n: int, scored: np.ndarray) -> np.ndarray:
+    """Adamic-Adar from its definition, ``sum over common neighbours w of 1 / log(deg w)``, on undirected ``pairs``."""
+    import scipy.sparse as sp
+
+    a = sp.coo_matrix((np.ones(2 * len(pairs)), (np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]])),
+                      shape=(n, n)).tocsr()
+    a.data[:] = 1.0
+    deg = np.asarray(a.sum(1)).ravel()
+    inv_log = np.where(deg > 1, 1.0 / np.log(np.maximum(deg, 2.0)), 0.0)  # deg 1 is never a common neighbour
+    return np.asarray((a[scored[:, 0]] @ sp.diags(inv_log)).multiply(a[scored[:, 1]]).sum(1)).ravel()
+
+
 @pytest.mark.slow
 @pytest.mark.dataset("ogbl-ddi")
 def test_ogb_suite(tmp_path):
+    from socialgraph.bench.data import load_graph
+    from socialgraph.bench.tasks import ogb_task, subsample_task
+    from socialgraph.eval.ogb import ogb_evaluate
+
     r = _run("ogb", tmp_path)
     t = _test(r, "aa")
-    assert set(t) >= {"hits@20", "hits@50", "hits@100"} and 0 <= t["hits@20"] <= t["hits@100"] <= 1
+    assert set(t) >= {"hits@20", "hits@50", "hits@100"} and t["hits@20"] <= t["hits@50"] <= t["hits@100"]
+    # the suite's Adamic-Adar numbers are those of AA recomputed here on its quick task (1 % of every official pair
+    # set, messages over the training pairs), judged by OGB's own Evaluator
+    name = next(iter(r["datasets"]))
+    task = subsample_task(ogb_task(name, load_graph(name)), 0.01)
+    n = task.graph.num_users
+    pos, neg = _adamic_adar(task.visible, n, task.test), _adamic_adar(task.visible, n, task.test_neg)
+    for k in (20, 50, 100):
+        assert t[f"hits@{k}"] == pytest.approx(ogb_evaluate(name, pos, neg, k)[f"hits@{k}"], abs=0.005)
 
 
-def test_engagement_and_preference_suites(tmp_path):
+def _quick_content_graph():
+    """The graph the ``engagement`` and ``preference`` suites run on with ``--quick`` (as they pick it)."""
+    from socialgraph.bench.data import SYNTHETIC, first_present, quick_graph
+
+    return quick_graph(first_present("lastfm-hetrec-2k", SYNTHETIC))
+
+
+def _random_recall_at_20(graph, seed: int = 0) -> tuple[float, int]:
+    """Expected Recall@20 of a uniformly random ranking of each test user's unseen items on the suite's split
+    (every held-out item is one of the ``u`` unseen ones, in a random top 20 with probability ``min(20, u) / u``),
+    and the number of test users."""
+    from socialgraph.data.splits import split_engagements
+
+    split = split_engagements(graph, "per_user", val=0.0, test=0.10, seed=seed)
+    users = np.unique(graph.engagements[split.test, 0])
+    unseen = graph.num_items - np.diff(graph.with_engagements(split.train).engagement_matrix()[users].indptr)
+    return float(np.mean(np.minimum(20, unseen) / unseen)), len(users)
+
+
+def _random_ndcg_at_10(relevant) -> tuple[float, int]:
+    """Expected NDCG@10 of a uniformly random ranking of all ``C`` categories (each of a user's ``r`` relevant ones
+    lands at each rank with probability ``1 / C``), over the users with any, and their number."""
+    c = relevant.shape[1]
+    r = np.diff(relevant.indptr)
+    r = r[r > 0]
+    discount = 1.0 / np.log2(np.arange(10) + 2.0)
+    ideal = np.r_[0.0, np.cumsum(discount)][np.minimum(r, 10)]
+    return float(np.mean(r / c * discount[:min(10, c)].sum() / ideal)), len(r)
+
+
+def test_engagement_suite(tmp_path):
     e = _run("engagement", tmp_path)
-    assert _test(e, "popularity")["recall@20"] > 0.05
-    assert 0 <= _test(e, "model")["recall@20"] <= 1
     assert "movielens-100k" in e["skipped"]
+    g = _quick_content_graph()
+    assert list(e["datasets"]) == [g.name]
+    chance, users = _random_recall_at_20(g)
+    model, popularity = _test(e, "model"), _test(e, "popularity")
+    assert model["users"] == popularity["users"] == users  # the trainer's held-out set is the suite's
+    assert popularity["recall@20"] > 2 * chance
+    # one epoch is enough to rank held-out items above a random ranking (measured: 0.059 vs 0.0053 on Last.fm's
+    # 300 best-connected users, 0.233 vs 0.147 on the synthetic stand-in)
+    assert model["recall@20"] > 1.25 * chance
+
+
+def test_preference_suite(tmp_path):
+    from socialgraph.bench.task_suites import held_out_users
+    from socialgraph.data.splits import split_engagements
+    from socialgraph.train.targets import find_preference_source, preference_targets
+
     p = _run("preference", tmp_path)
-    assert 0 < _test(p, "popularity")["ndcg@10"] <= 1 and 0 <= _test(p, "model")["ndcg@10"] <= 1
+    g = _quick_content_graph()
+    assert list(p["datasets"]) == [g.name]
+    source = find_preference_source(g)
+    if source.startswith("users:"):  # held-out users' own categories
+        t = preference_targets(g, source)
+        relevant = t.matrix[held_out_users(t.matrix, 0)]
+    else:  # the categories of held-out engagements' items
+        split = split_engagements(g, "per_user", val=0.0, test=0.10, seed=0)
+        names = preference_targets(g, source, split.train).names
+        relevant = preference_targets(g, source, split.test, names=names).matrix
+    chance, users = _random_ndcg_at_10(relevant)
+    runs = p["datasets"][g.name]["runs"][0]["methods"]
+    model, popularity = runs["model"], _test(p, "popularity")
+    assert model["test"]["source"] == source
+    assert model["test"]["users"] == popularity["users"] == users
+    assert ("trainer_test" in model) == source.startswith("users:")  # scored with their own column hidden
+    assert popularity["ndcg@10"] > 2 * chance
+    # The model's NDCG@10 is not asserted: one epoch leaves the preference head at chance (measured: 0.048 vs 0.074
+    # on Last.fm tags, 0.054 vs 0.058 on the synthetic items' tags).
 
 
 @pytest.mark.slow
@@ -82,7 +170,13 @@ def test_ablation_suite(tmp_path):
     r = _run("ablation", tmp_path)
     methods = next(iter(r["datasets"].values()))["runs"][0]["methods"]
     assert {"full", "conv=mean", "no-reconstruction", "fusion=sum", "-interactions"} <= set(methods)
-    assert all(0 <= m["test"]["auc"] <= 1 and m["test"]["hits@50"] <= m["test"]["hits@100"] for m in methods.values())
+    assert all(m["test"]["hits@20"] <= m["test"]["hits@50"] <= m["test"]["hits@100"] for m in methods.values())
+    # every variant changes the trained model (same seed, same split: an ablation that is ignored reproduces full)
+    full = methods["full"]["test"]
+    assert all(m["test"] != full for name, m in methods.items() if name != "full")
+    # and every one ranks held-out friendships above the shared random negatives (AUC 0.5 is chance; measured
+    # 0.74-0.78 on Last.fm's 200 best-connected users after one epoch)
+    assert all(m["test"]["auc"] > 0.6 for m in methods.values()), {k: m["test"]["auc"] for k, m in methods.items()}
 
 
 def test_speed_suite(tmp_path):

@@ -406,7 +406,8 @@ def test_demo_heuristics_see_training_and_validation_pairs(data):
     """An independent oracle: common neighbours counted with a dense matrix product over train + val."""
     from socialgraph.cli.demo import compare, demo_config
     from socialgraph.data import load
-    from socialgraph.data.protocol import benchmark_split, evaluate_link_scores
+    from socialgraph.data.protocol import benchmark_split
+    from socialgraph.eval.link import evaluate_link_scores
 
     graph = load(data)
     split = benchmark_split(graph, seed=0)

@@ -18,20 +18,21 @@ from shipped import drawn_images, pick, require
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.encoders import (CategoricalEncoder, Encoded, Encoder, ImageEncoder, InteractionEncoder,
                                   ModalityConfig, ModalityEncoders, MultiHotEncoder, NumericEncoder,
-                                  SentenceTransformerText, TfidfSvdText, sentence_transformers_available)
+                                  SentenceTransformerText, TfidfSvdText, encoder_from_state,
+                                  sentence_transformers_available)
 from socialgraph.encoders.efficientnet import pretrained_weights_path
 
 RNG_SEED = 0
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def roundtrip(state: tuple[dict, dict], tmp_path: Path, cls=Encoder):
+def roundtrip(state: tuple[dict, dict], tmp_path: Path, cls=None):
     """Save a state as a model bundle would (JSON + safetensors) and load it back."""
     config, arrays = state
     (tmp_path / "enc.json").write_text(json.dumps(config))
     save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp_path / "enc.safetensors"))
-    return cls.from_state(json.loads((tmp_path / "enc.json").read_text()),
-                          load_file(str(tmp_path / "enc.safetensors")))
+    load = encoder_from_state if cls is None else cls.from_state
+    return load(json.loads((tmp_path / "enc.json").read_text()), load_file(str(tmp_path / "enc.safetensors")))
 
 
 def pair_cosines(e: Encoded, pairs: np.ndarray) -> np.ndarray:
@@ -400,9 +401,9 @@ def test_cache_key_depends_on_inputs_and_fitted_state(facebook_pages):
     assert cache.key(a, names[:50]) == cache.key(a, list(names[:50]))
     assert cache.key(a, names[:50]) != cache.key(b, names[:50])
     assert cache.key(a, names[:50]) != cache.key(a, names[1:51])
-    cold = a.transform(names[:500], cache=True)
+    cold = cache.get_or_compute(a, names[:500], a.transform)
     assert cache.path(a, names[:500]).is_file()
-    assert np.array_equal(a.transform(names[:500], cache=True).x, cold.x)
+    assert np.array_equal(cache.get_or_compute(a, names[:500], a.transform).x, cold.x)
     assert str(cache.root).startswith(os.environ["SOCIALGRAPH_CACHE"])
 
 
@@ -462,3 +463,109 @@ def test_training_inputs_come_from_the_cache_on_a_second_run(monkeypatch):
 
     encode_graph(graph, ModalityConfig(text="tfidf", text_dim=16, interaction_dim=16, cache=False))
     assert TfidfSvdText in calls and InteractionEncoder in calls
+
+
+# ---------------------------------------------------------------------------------------------- the encoder table
+def _tiny_inputs(tmp_path: Path) -> dict:
+    """One small fitted-on input per encoder class of the table, made here (no dataset needed)."""
+    from shipped import drawn_images
+
+    texts = ["red fox jumps", "lazy brown dog", "quick red dog", "brown fox sleeps", None]
+    images, _ = drawn_images(tmp_path, per_class=2)
+    rng = np.random.default_rng(RNG_SEED)
+    engaged = sp.csr_matrix((rng.random((6, 5)) < 0.5).astype(np.float64))
+    return {
+        TfidfSvdText: (lambda: TfidfSvdText(dim=2, min_df=1), texts),
+        SentenceTransformerText: (lambda: SentenceTransformerText(), texts),
+        ImageEncoder: (lambda: ImageEncoder(backbone="pixels", dim=2, file_cache=False), images + [None]),
+        CategoricalEncoder: (lambda: CategoricalEncoder(), ["a", "b", "a", None, "c"]),
+        MultiHotEncoder: (lambda: MultiHotEncoder(dim=4), [["x", "y"], ["y"], [], ["z", "x"]]),
+        NumericEncoder: (lambda: NumericEncoder(), np.array([[1.0, 10.0], [2.0, np.nan], [3.0, 1000.0]])),
+        InteractionEncoder: (lambda: InteractionEncoder(dim=2), engaged),
+    }
+
+
+def test_every_encoder_class_is_in_the_table_under_its_own_type_name():
+    """What a bundle may instantiate is the table and only the table; every encoder class of socialgraph is in
+    it, by the name it declares itself (an inherited one would make two classes share a name)."""
+    import socialgraph.encoders  # noqa: F401  (every encoder module)
+    from socialgraph.encoders import ENCODERS
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = {c for c in subclasses(Encoder) if c.__module__.startswith("socialgraph.")}
+    assert ours == set(ENCODERS.values())
+    assert all(ENCODERS[c.__dict__["type_name"]] is c for c in ours)
+    # the names bundles written before the table existed store (their class names) still load
+    assert set(ENCODERS) >= {"TfidfSvdText", "SentenceTransformerText", "ImageEncoder", "CategoricalEncoder",
+                             "MultiHotEncoder", "NumericEncoder", "InteractionEncoder"}
+
+
+def test_every_encoder_in_the_table_round_trips_through_json(tmp_path):
+    from socialgraph.encoders import ENCODERS, encoder_from_state
+    from socialgraph.encoders.text import local_sentence_model
+
+    inputs = _tiny_inputs(tmp_path)
+    assert set(inputs) == set(ENCODERS.values())  # a class added to the table gets a case here
+    for cls, (make, values) in inputs.items():
+        if cls is SentenceTransformerText and local_sentence_model("all-MiniLM-L6-v2") is None:
+            config = {"type": "SentenceTransformerText", "params": SentenceTransformerText().config(), "fitted": {}}
+            assert encoder_from_state(config, {}).get_state() == (config, {})  # the state alone, without the model
+            continue
+        enc = make().fit(values)
+        config, arrays = enc.get_state()
+        assert config["type"] == cls.type_name
+        stored = tmp_path / f"{cls.type_name}.safetensors"
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()} or {"_": np.zeros(1)}, str(stored))
+        back = {k: v for k, v in load_file(str(stored)).items() if k in arrays}
+        restored = encoder_from_state(json.loads(json.dumps(config)), back)
+        assert type(restored) is cls and restored.config() == enc.config()
+        want, got = enc.transform(values), restored.transform(values)
+        assert np.allclose(got.x, want.x, atol=1e-6) and np.array_equal(got.mask, want.mask), cls
+
+
+def test_an_unknown_encoder_type_is_refused_naming_it_and_the_known_ones(tmp_path):
+    enc = NumericEncoder().fit(np.array([[1.0], [2.0], [4.0]]))
+    config, arrays = enc.get_state()
+    for bad, said in (("PickledLambda", "'PickledLambda'"), (None, "no encoder type")):
+        state = dict(config, type=bad) if bad else {k: v for k, v in config.items() if k != "type"}
+        with pytest.raises(ValueError, match=said) as err:
+            encoder_from_state(json.loads(json.dumps(state)), arrays)
+        assert "NumericEncoder" in str(err.value) and "TfidfSvdText" in str(err.value)  # the known types
+    # the same through a bundle's encoders.json (ModalityEncoders state)
+    table = AttributeTable(pd.DataFrame({"age": [20.0, 30.0, 40.0]}), {"age": Role.NUMERIC})
+    menc_config, menc_arrays = ModalityEncoders().fit(table).get_state()
+    menc_config = json.loads(json.dumps(menc_config))
+    menc_config["encoders"]["numeric"]["type"] = "os.system"
+    with pytest.raises(ValueError, match="unknown encoder type 'os.system'"):
+        ModalityEncoders.from_state(menc_config, menc_arrays)
+    # a subclass loads only its own type
+    with pytest.raises(ValueError, match="cannot be loaded as TfidfSvdText"):
+        TfidfSvdText.from_state(config, arrays)
+
+
+def test_what_a_state_loads_depends_neither_on_imports_nor_on_class_names(tmp_path):
+    """A class elsewhere that happens to share an encoder's class name changes nothing, and a process that has
+    imported only ``encoders.registry`` loads every type of the table."""
+    import subprocess
+    import sys
+
+    enc = NumericEncoder().fit(np.array([[1.0], [2.0], [4.0]]))
+    config, arrays = enc.get_state()
+
+    namesake = type("NumericEncoder", (Encoder,), {"__module__": __name__})  # a class-name registry took this one
+    assert namesake is not NumericEncoder and type(encoder_from_state(config, arrays)) is NumericEncoder
+
+    (tmp_path / "state.json").write_text(json.dumps(config))
+    np.savez(tmp_path / "arrays.npz", **arrays)
+    code = ("import json, sys, numpy as np\n"
+            "from socialgraph.encoders.registry import encoder_from_state\n"
+            "state = json.load(open(sys.argv[1]))\n"
+            "enc = encoder_from_state(state, dict(np.load(sys.argv[2], allow_pickle=False)))\n"
+            "print(type(enc).__module__, type(enc).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "state.json"), str(tmp_path / "arrays.npz")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["socialgraph.encoders.tabular", "NumericEncoder"]

@@ -9,7 +9,7 @@ import pytest
 
 from shipped import SYNTH_SOCIAL, graph, pick
 from socialgraph.data import Role, SocialGraph, load
-from socialgraph.data.convert import from_pandas
+from socialgraph.data.convert import from_pandas, to_pandas
 from socialgraph.data.folder import read_folder, read_schema, write_folder
 from socialgraph.data.schema import infer_roles
 from socialgraph.data.validation import DataWarning
@@ -160,7 +160,7 @@ def test_infer_roles_on_real_tables(shipped_root, lastfm):
     fb = pd.read_csv(shipped_root / "musae" / "facebook_large" / "facebook_target.csv")
     assert infer_roles(fb, "id") == {"facebook_id": Role.IGNORE, "page_name": Role.TEXT,
                                      "page_type": Role.CATEGORICAL}
-    users = lastfm.to_pandas()["users"]
+    users = to_pandas(lastfm)["users"]
     if lastfm.name == "lastfm":
         assert infer_roles(users, "user_id") == {"tags": Role.TEXT, "top_tags": Role.MULTIHOT,
                                                  "listens": Role.NUMERIC}

@@ -10,7 +10,8 @@ import scipy.sparse as sp
 
 from shipped import dense_core, friend_graph, pick
 from socialgraph.data.negatives import pair_keys
-from socialgraph.data.protocol import benchmark_split, evaluate_link_scores
+from socialgraph.data.protocol import benchmark_split
+from socialgraph.eval.link import evaluate_link_scores
 from socialgraph.eval.baselines import heuristic_baselines
 from socialgraph.eval.heuristics import METHODS, HeuristicParams, score_pairs, top_candidates
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from socialgraph import storage
-from socialgraph.jobs import CandidateConfig, JobError, output, read_suggestions, run_suggest_job
+from socialgraph.jobs import JobError, output, read_suggestions, run_suggest_job
+from socialgraph.predictor import CandidateConfig
 from shipped import small_bundle
 
 K, SHARD = 10, 100  # 800 users: 8 shards

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 import socialgraph
 from socialgraph.cli.main import app
-from socialgraph.jobs import CandidateConfig, JobError, read_suggestions, run_suggest_job
+from socialgraph.jobs import JobError, read_suggestions, run_suggest_job
+from socialgraph.predictor import CandidateConfig
 from socialgraph.bundle.format import BundleError
 from shipped import small_bundle
 

@@ -12,10 +12,11 @@ import torch
 
 from shipped import SYNTH_SOCIAL, graph as load_graph, pick
 from socialgraph.data import load
+from socialgraph.data.adjacency import adjacency_from_edges
 from socialgraph.model.config import ModelConfig
 from socialgraph.model.fusion import ModalityFusion
 from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES, GraphEncoder
-from socialgraph.model.pairwise import NUM_PAIR_FEATURES, adjacency_from_edges, pair_structure
+from socialgraph.model.pairwise import NUM_PAIR_FEATURES, pair_structure
 from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.model.spectral import spectral_positions
 from socialgraph.bundle.config import Config
@@ -153,7 +154,7 @@ def test_pair_structure_kernels_equal_scipy_formulation(lastfm):
     np.testing.assert_allclose(a.features.numpy()[:, 8], b.features.numpy()[:, 8], rtol=1e-6)
     assert torch.equal(a.common.indices(), b.common.indices()) and torch.equal(a.common.values(), b.common.values())
     assert pair_structure(adj, pairs[:0]).features.shape == (0, NUM_PAIR_FEATURES)
-    c = pair_structure(adj, pairs[:40])  # cached per-graph arrays and scratch counters reused
+    c = pair_structure(adj, pairs[:40])  # a second call on the same graph: the same numbers
     assert np.array_equal(c.features.numpy()[:, :8], b.features.numpy()[:40, :8])
     np.testing.assert_allclose(c.features.numpy(), a.features.numpy()[:40], rtol=1e-6)
 
@@ -345,7 +346,8 @@ def test_feature_similarity_scope_is_checked_and_reads_old_booleans():
 
 
 def test_graph_autoencoder_learns_lastfm(lastfm):
-    from socialgraph.data.protocol import benchmark_split, evaluate_link_scores
+    from socialgraph.data.protocol import benchmark_split
+    from socialgraph.eval.link import evaluate_link_scores
     from socialgraph.model.autoencoder import GraphAutoencoder
     from socialgraph.train.autoencoder import autoencoder_states, fit_graph_autoencoder
 

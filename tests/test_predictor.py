@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import socialgraph
-from socialgraph.data.protocol import evaluate_link_scores
+from socialgraph.eval.link import evaluate_link_scores
 from socialgraph.predictor import Explanation, UnknownUserError
 from socialgraph.predictor.embed import layerwise_user_states
 from socialgraph.synth import generate
@@ -82,7 +82,7 @@ def test_probabilities_add_up_to_the_hidden_friendships():
     # validation slice), and each probability band must hold about that share of them. Fitted on the sample's own
     # mix (10,000 negatives for 180 positives) they summed to ~13x the hidden count.
     from socialgraph.bundle.calibration import Calibration
-    from socialgraph.train.trainer import LinkData
+    from socialgraph.train.links import LinkData
 
     graph = generate(users=600, mean_degree=12, seed=1)
     edges = graph.undirected_pairs()
@@ -104,8 +104,7 @@ def test_probabilities_add_up_to_the_hidden_friendships():
 
 def test_suggestions_rank_by_log_odds_where_probabilities_saturate(predictor):
     # A steep calibration rounds the best candidates' probabilities to exactly 1.0, as a well-connected user's are
-    # in practice; the order must still follow the model's logits, in the Predictor and in the job's scorer alike.
-    from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
+    # in practice; the order must still follow the model's logits.
     from socialgraph.bundle.calibration import Calibration
 
     predictor.calibration = Calibration(a=200.0, b=0.0, method="platt")
@@ -114,9 +113,6 @@ def test_suggestions_rank_by_log_odds_where_probabilities_saturate(predictor):
     assert sum(s.score == 1.0 for s in got) >= 2  # ties in probability: the case under test
     logits = predictor.link_logits(predictor.pair_rows([(user, s.user_id) for s in got]))
     assert (np.diff(logits) <= 0).all(), logits
-    scorer = ShardScorer.from_predictor(predictor, CandidateConfig(k=10))
-    shard = scorer.run(predictor.rows([user]))
-    assert shard.candidate_id.tolist() == [s.user_id for s in got]
 
 
 def test_reasons_count_anonymised_tokens_instead_of_listing_them(predictor):
@@ -280,25 +276,3 @@ def test_bad_bundles_are_refused(bundle, tmp_path):
         socialgraph.Predictor.load(copy)
     with pytest.raises(BundleError, match="no such bundle"):
         socialgraph.Predictor.load(tmp_path / "nothing")
-
-
-def test_fof_kernel_ranks_like_the_heuristic(predictor):
-    """The compiled friends-of-friends top-k gives the heuristics' scores in the heuristics' order (CN exactly;
-    AA / RA up to ties within float rounding), self and friends excluded, -1 in empty slots."""
-    from socialgraph.eval.heuristics import score_rows, top_candidates
-    from socialgraph.predictor.candidates import fof_candidates
-
-    adj = predictor.adjacency
-    users = np.r_[np.arange(0, predictor.num_users, 3), np.argsort(-np.diff(adj.indptr))[:5]]
-    for method in ("cn", "aa", "ra"):
-        got = fof_candidates(adj, users, 25, method)
-        want, want_scores = top_candidates(adj, users, 25, method)
-        if method == "cn":
-            assert np.array_equal(got, want)
-        assert np.array_equal(got >= 0, want >= 0)
-        rows = score_rows(adj, users, method).tocsr()
-        for r, u in enumerate(users):
-            ok = got[r] >= 0
-            s = rows[r].toarray()[0][got[r][ok]]
-            np.testing.assert_allclose(s, want_scores[r][ok], rtol=1e-12)
-            assert u not in got[r] and not np.isin(got[r], adj.indices[adj.indptr[u]:adj.indptr[u + 1]]).any()

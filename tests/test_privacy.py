@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import socialgraph
-from socialgraph.jobs import CandidateConfig, JobError, read_suggestions, run_suggest_job
+from socialgraph.jobs import JobError, read_suggestions, run_suggest_job
+from socialgraph.predictor import CandidateConfig
 from socialgraph.predictor import HiddenUserError, UnknownUserError
 from socialgraph.synth import generate
 from socialgraph.bundle.format import save_bundle

@@ -12,11 +12,13 @@ from shipped import core_graph, pick
 from socialgraph.config import from_dict
 from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
-from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.data.adjacency import adjacency_from_edges
+from socialgraph.model.pairwise import pair_structure
 from socialgraph.model.social_model import NodeInputs
 from socialgraph.model.spectral import align, extend_positions, held_out_positions, spectral_positions
 from socialgraph.bundle.config import Config
-from socialgraph.train.trainer import LinkData, Trainer
+from socialgraph.train.links import LinkData
+from socialgraph.train.trainer import Trainer
 
 
 def _normalised(adj: sp.csr_matrix) -> np.ndarray:
@@ -108,13 +110,13 @@ def test_training_steps_read_positions_without_their_targets(name, monkeypatch):
     graph = _graph(name)
     split = benchmark_split(graph, seed=0)
     seen = []
-    real = trainer_module.Trainer._step
+    real = trainer_module.training_step
 
-    def spy(self, model, mtl, graph, users, items, train, idx, *args):
-        seen.append((users.positions.numpy().copy(), train[idx].copy()))
-        return real(self, model, mtl, graph, users, items, train, idx, *args)
+    def spy(ctx, users, idx, rng):
+        seen.append((users.positions.numpy().copy(), ctx.train[idx].copy()))
+        return real(ctx, users, idx, rng)
 
-    monkeypatch.setattr(trainer_module.Trainer, "_step", spy)
+    monkeypatch.setattr(trainer_module, "training_step", spy)
     config = from_dict(Config, {"train": {"epochs": 2, "eval_every": 1}, "model": {"dim": 16, "heads": 1,
                                                                                    "link_spectral": 6}})
     fitted = Trainer(config, progress=False).fit(graph, LinkData(split.train, split.val))

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialgraph.cli.main import app
-from socialgraph.data.convert import from_pandas, graph_roles
+from socialgraph.data.convert import from_pandas, graph_roles, to_pandas
 from socialgraph.data.folder import read_folder
 from socialgraph.data.schema import Role
 from socialgraph.synth import SynthConfig, generate, write_synthetic
@@ -187,7 +187,7 @@ def test_timestamps_plausible_and_seeded(ratings):
 def test_content_passes_validation(ratings):
     with warnings.catch_warnings():
         warnings.simplefilter("error")                                       # nothing to repair either
-        back = from_pandas(**ratings.to_pandas(), directed=ratings.directed, roles=graph_roles(ratings))
+        back = from_pandas(**to_pandas(ratings), directed=ratings.directed, roles=graph_roles(ratings))
     for field in ("user_ids", "friends", "friend_time", "item_ids", "engagements", "engagement_value",
                   "engagement_time"):
         assert np.array_equal(getattr(back, field), getattr(ratings, field)), field

@@ -21,7 +21,11 @@ from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.baselines import heuristic_baselines
 from socialgraph.bundle.format import BundleError, load_bundle, save_bundle
 from socialgraph.bundle.config import Config
-from socialgraph.train.trainer import LinkData, Trainer, evaluate
+from socialgraph.train.engagements import engagement_split
+from socialgraph.train.evaluation import evaluate
+from socialgraph.train.links import LinkData
+from socialgraph.train.targets import preference_task
+from socialgraph.train.trainer import Trainer
 
 # The default configuration, which early stopping ends after 26 to 28 epochs on USAir. Its test Hits@50 on the seed
 # 0 split, training seeds 0 / 1 / 2: 0.576 / 0.561 / 0.576 against resource allocation's 0.514 (212 test
@@ -76,7 +80,7 @@ def test_graph_autoencoder_states_join_the_positions_and_are_saved(name, tmp_pat
 @pytest.mark.parametrize("name", SMALL)
 def test_the_kept_weights_are_the_best_by_the_selected_criterion(name):
     from socialgraph.data.negatives import uniform_negatives
-    from socialgraph.data.protocol import evaluate_link_scores
+    from socialgraph.eval.link import evaluate_link_scores
 
     train = {"epochs": 14, "eval_every": 1, "patience": 100}
     kept = {}
@@ -171,10 +175,10 @@ def test_every_head_is_trained_and_evaluated_on_lastfm():
     column = "tags" if name == "lastfm-hetrec-2k" else "interests"
     assert test["preference"]["source"] == f"users:{column}" and test["preference"]["ndcg@10"] > 0.1
     # Held-out users are scored with their own tags hidden: swapping their tag inputs changes nothing.
-    trainer = Trainer()
-    eng = trainer._engagement_split(graph, validate=False)
-    pref = trainer._preference(graph, eng)
-    held = torch.from_numpy(pref[2])
+    seed = Config().train.seed
+    eng = engagement_split(graph, 0.0, seed)
+    pref = preference_task(graph, eng.train, seed)
+    held = torch.from_numpy(pref.held_users)
     tags = fitted.encoded.users.x[f"multihot:{column}"]
     tags[held] = tags[torch.randperm(len(tags))[:len(held)]]
     fitted.invalidate()
@@ -254,13 +258,13 @@ def test_engagement_only_graph_learns_ratings():
     # Without friendships, held-out engagements (not the test ones) stop training and pick the kept weights.
     val_rmse = [h["val_rmse"] for h in trainer.history if "val_rmse" in h]
     assert len(val_rmse) == 4 and fitted.metrics["best_val_engagement"]["rmse"] == min(val_rmse)
-    held = trainer._engagement_split(graph, validate=True)
+    held = engagement_split(graph, trainer.config.train.val_fraction, trainer.config.train.seed)
     assert np.array_equal(held.test, eng.test) and len(np.intersect1d(held.val, eng.test)) == 0 and len(held.val)
 
 
 def test_neighbour_sampler_without_pyg_lib():
     """The numpy sampler: seeds first, sampled edges are real edges among returned nodes, fanout respected."""
-    from socialgraph.model.pairwise import adjacency_from_edges
+    from socialgraph.data.adjacency import adjacency_from_edges
     from socialgraph.train.sampling import sample_subgraph
 
     graph = load("twitch-engb")
@@ -284,15 +288,14 @@ def test_sampled_mode_trains(completion, name, tmp_path):
                                               "model": {"link_completion": completion}})
     heur = heuristic_baselines(split, ["cn"])
     assert fitted.metrics["test"]["link"]["auc"] > heur["cn"]["auc"]
-    # The Predictor and the suggestion job's scorer list the same one-sided neighbours the model trained with.
+    # The Predictor and its suggestion pipeline list the same one-sided neighbours the model trained with.
     import socialgraph
-    from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
 
     predictor = socialgraph.Predictor.load(save_bundle(fitted, tmp_path / "b"))
     pairs = np.r_[split.test[:50], split.negatives[:50]]
     want = fitted.link_logits(pairs)
     assert np.array_equal(predictor.link_logits(pairs), want)
-    assert np.allclose(ShardScorer.from_predictor(predictor, CandidateConfig()).logits(pairs), want, atol=1e-5)
+    assert np.array_equal(predictor.suggestion_pipeline().scorer.logits(pairs), want)
 
 
 def test_demo_refuses_an_unknown_text_encoder(tmp_path):
@@ -308,7 +311,7 @@ def test_step_pair_features_never_see_the_targets(structure_graph, name, monkeyp
     pair features on the step's message-passing graph (targets hidden), ``full`` on the whole training graph with
     each positive's own edge left out (and only that edge: the graph holds every other training friendship)."""
     from socialgraph.model import pairwise
-    from socialgraph.train import trainer as trainer_module
+    from socialgraph.train import step as step_module
 
     graph = load_graph(name)
     split = benchmark_split(graph, seed=0)
@@ -316,11 +319,11 @@ def test_step_pair_features_never_see_the_targets(structure_graph, name, monkeyp
     calls = []
     real = pairwise.pair_structure
 
-    def spy(adj, pairs, deg=None, leave_out=None, completion=0):
+    def spy(adj, pairs, *, leave_out=None, completion=0):
         calls.append((adj, np.asarray(pairs).copy(), None if leave_out is None else np.asarray(leave_out).copy()))
-        return real(adj, pairs, deg, leave_out, completion)
+        return real(adj, pairs, leave_out=leave_out, completion=completion)
 
-    monkeypatch.setattr(trainer_module, "pair_structure", spy)
+    monkeypatch.setattr(step_module, "pair_structure", spy)
     config = from_dict(Config, {"train": {"epochs": 1, "structure_graph": structure_graph},
                                 "model": {"dim": 16, "heads": 1}})
     Trainer(config, progress=False).fit(graph, LinkData(split.train, split.val))

@@ -40,8 +40,10 @@ from scipy.sparse.linalg import eigsh
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from socialgraph.data import load
-from socialgraph.data.protocol import benchmark_split, evaluate_link_scores
-from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.data.adjacency import adjacency_from_edges
+from socialgraph.data.protocol import benchmark_split
+from socialgraph.eval.link import evaluate_link_scores
+from socialgraph.model.pairwise import pair_structure
 
 OUT = Path(__file__).parents[1] / "results" / "probes.jsonl"
 

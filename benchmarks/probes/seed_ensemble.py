@@ -20,7 +20,8 @@ from socialgraph.data import load
 from socialgraph.data.protocol import benchmark_split
 from socialgraph.eval.metrics import hits_at_k
 from socialgraph.bundle.config import Config
-from socialgraph.train.trainer import LinkData, Trainer
+from socialgraph.train.links import LinkData
+from socialgraph.train.trainer import Trainer
 
 
 def main() -> None:

@@ -83,7 +83,8 @@ def adjacency(pairs: np.ndarray, n: int) -> sp.csr_matrix:
 
 def fit_model(task: LinkTask, config: Config, seed: int, progress: bool = False):
     """Train the project's model on ``task``; returns ``(fitted, history)`` with messages over ``task.visible``."""
-    from socialgraph.train.trainer import LinkData, Trainer
+    from socialgraph.train.links import LinkData
+    from socialgraph.train.trainer import Trainer
 
     cfg = replace(config, train=replace(config.train, seed=seed))
     trainer = Trainer(cfg, progress=progress)

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from socialgraph.model.pairwise import adjacency_from_edges
+from socialgraph.data.adjacency import adjacency_from_edges
 
 
 def random_walks(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng: np.random.Generator) -> np.ndarray:

@@ -19,7 +19,7 @@ from socialgraph.bench.options import SuiteOptions
 from socialgraph.bench.runinfo import peak_rss_mib
 from socialgraph.bench.tasks import benchmark_task
 from socialgraph.data.negatives import uniform_negatives
-from socialgraph.data.protocol import evaluate_link_scores
+from socialgraph.eval.link import evaluate_link_scores
 from socialgraph.eval.heuristics import score_pairs
 
 DATASETS = ("lastfm-hetrec-2k", "twitch-engb")

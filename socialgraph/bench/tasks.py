@@ -26,9 +26,10 @@ import numpy as np
 from socialgraph.bench.linkrun import LinkTask
 from socialgraph.data.graph import SocialGraph
 from socialgraph.data.negatives import uniform_negatives
-from socialgraph.data.protocol import benchmark_split, evaluate_link_scores
+from socialgraph.data.protocol import benchmark_split
 from socialgraph.data.schema import AttributeTable
 from socialgraph.data.splits import split_links
+from socialgraph.eval.link import evaluate_link_scores
 
 
 def _stream(seed: int, k: int) -> int:

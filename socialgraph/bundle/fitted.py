@@ -12,13 +12,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from socialgraph.bundle.config import Config
+from socialgraph.bundle.inputs import EncodedGraph
+from socialgraph.data.adjacency import adjacency_from_edges
 from socialgraph.data.graph import SocialGraph
 from socialgraph.model.autoencoder import undirected_edge_index
 from socialgraph.model.graph_encoder import ENGAGES, FRIEND, REV_ENGAGES
-from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
+from socialgraph.model.pair_scorer import PairScorer
 from socialgraph.model.social_model import SocialModel
-from socialgraph.bundle.config import Config
-from socialgraph.bundle.inputs import EncodedGraph
 
 
 @dataclass
@@ -49,6 +50,7 @@ class FittedModel:
     metrics: dict = field(default_factory=dict)
     _z: Optional[dict] = field(default=None, repr=False)
     _adj: Optional[sp.csr_matrix] = field(default=None, repr=False)
+    _scorer: Optional[PairScorer] = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ graph used at prediction time
     @property
@@ -62,7 +64,7 @@ class FittedModel:
 
     def invalidate(self) -> None:
         """Forget cached embeddings (after the graph or inputs change)."""
-        self._z, self._adj = None, None
+        self._z, self._adj, self._scorer = None, None, None
 
     # ------------------------------------------------------------------ embeddings and scores
     @torch.no_grad()
@@ -73,17 +75,15 @@ class FittedModel:
             self._z = self.model(self.encoded.users, self.edge_index(), self.encoded.items)
         return self._z
 
-    @torch.no_grad()
-    def link_logits(self, pairs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-        """Link logits of user-row pairs ``[B, 2]``, in batches, with structure from the message-passing graph."""
-        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-        z = self.embeddings()["user"]
-        out = []
-        for i in range(0, len(pairs), batch_size):
-            p = pairs[i:i + batch_size]
-            structure = pair_structure(self.adjacency, p, completion=self.model.config.link_completion)
-            out.append(self.model.score_links(z, torch.from_numpy(p), structure, self.encoded.users).numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+    def pair_scorer(self) -> PairScorer:
+        """The link scorer over the cached states and the message-passing graph (kept until :meth:`invalidate`)."""
+        if self._scorer is None:
+            self._scorer = PairScorer(self.model, self.embeddings()["user"], self.adjacency, self.encoded.users)
+        return self._scorer
+
+    def link_logits(self, pairs: np.ndarray) -> np.ndarray:
+        """Link logits of user-row pairs ``[B, 2]`` (:meth:`PairScorer.logits`)."""
+        return self.pair_scorer().logits(pairs)
 
     @torch.no_grad()
     def engagement_scores(self, users: np.ndarray) -> np.ndarray:

@@ -196,7 +196,7 @@ def _write_contents(fitted: FittedModel, tmp: Path, history: list[dict] | None) 
 
 
 def _write_manifest(tmp: Path, key: Optional[bytes]) -> None:
-    from socialgraph import __version__
+    from socialgraph.version import __version__
 
     files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "socialgraph_version": __version__,

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, Literal, Mapping, NoReturn, Opt
 
 import typer
 
-# The link metrics every model and baseline is judged by (socialgraph.data.protocol.evaluate_link_scores).
+# The link metrics every model and baseline is judged by (socialgraph.eval.link.evaluate_link_scores).
 LINK_COLUMNS = ("hits@20", "hits@50", "hits@100", "mrr", "auc", "ap")
 
 

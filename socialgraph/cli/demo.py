@@ -113,9 +113,10 @@ def compare(graph, split, cfg, *, progress: bool) -> tuple[object, list, dict[st
     ``{"socialgraph": metrics, "cn": ..., "aa": ..., "ra": ..., "gcn_autoencoder": ...}``.
     """
     from socialgraph.bench.gae import fit_gae
-    from socialgraph.data.protocol import evaluate_link_scores
+    from socialgraph.eval.link import evaluate_link_scores
     from socialgraph.eval.baselines import heuristic_baselines
-    from socialgraph.train.trainer import LinkData, Trainer
+    from socialgraph.train.links import LinkData
+    from socialgraph.train.trainer import Trainer
 
     trainer = Trainer(cfg, progress=progress)
     fitted = trainer.fit(graph, LinkData(split.train, split.val, split.test, split.negatives))
@@ -144,7 +145,8 @@ def comparison_lines(results: Mapping[str, Mapping[str, float]], *, observed_pai
 
 def write_suggestions(bundle: Path, out: Path, k: int, *, progress: bool) -> dict:
     """Run the suggestion job for every user, ``k`` each, replacing an earlier run's output; its manifest."""
-    from socialgraph.jobs import CandidateConfig, run_suggest_job
+    from socialgraph.jobs import run_suggest_job
+    from socialgraph.predictor import CandidateConfig
 
     return run_suggest_job(bundle, out, config=CandidateConfig(k=k), engine="local", overwrite=True,
                            progress=progress)

@@ -52,7 +52,8 @@ def suggest(
 
       socialgraph suggest -m models/lastfm -o sugg/ --engine ray --workers 4
     """
-    from socialgraph.jobs import CandidateConfig, run_suggest_job
+    from socialgraph.jobs import run_suggest_job
+    from socialgraph.predictor import CandidateConfig
 
     if fof == 0 and ann == 0:
         fail("--fof 0 and --ann 0 leave no candidates to suggest; give at least one of them a positive count")

@@ -85,7 +85,8 @@ def _config(path: Optional[Path], overrides: list[str], epochs: Optional[int], s
 def _fit(cfg, graph, *, benchmark: bool, progress: bool):
     """Train on ``graph`` (the benchmark split when ``benchmark``); the fitted model and its history."""
     from socialgraph.data.protocol import benchmark_split
-    from socialgraph.train.trainer import LinkData, Trainer
+    from socialgraph.train.links import LinkData
+    from socialgraph.train.trainer import Trainer
 
     links = None
     if benchmark and graph.num_friend_pairs:

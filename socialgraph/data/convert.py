@@ -16,6 +16,7 @@ order, so ``from_pandas(**to_pandas(g), directed=g.directed, roles=graph_roles(g
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
@@ -104,42 +105,101 @@ def from_pandas(friends: TableLike, users: Optional[TableLike] = None, items: Op
         DataError: naming the table, line / row and id, for any of the problems listed in
             :mod:`socialgraph.data.validation`.
     """
+    roles = _check_role_keys(roles)
+    base = Path(base_dir) if base_dir is not None else None
+    t = _Tables(_table("friends", friends), _table("users", users), _table("items", items),
+                _table("engagements", engagements), _table("blocked", blocked))
+    ids = _parse_ids(t)
+    user_ids = _user_ids(t, ids)
+    user_index = pd.Index(user_ids)
+    edges, keep, weight, ftime = _friend_edges(t.friends, ids, user_ids, user_index, directed, self_loops)
+    item_ids, eng, value, etime = _engagements(t, ids, user_index)
+    _check_not_empty(t.friends, edges, keep, eng)
+    blocked_rows = _blocked_rows(t.blocked, ids, user_index)
+    return SocialGraph(
+        user_ids=np.asarray(user_ids), friends=edges, directed=bool(directed),
+        friend_weight=None if weight is None else weight[keep],
+        friend_time=None if ftime is None else ftime[keep],
+        item_ids=None if item_ids is None else np.asarray(item_ids),
+        engagements=eng, engagement_value=value, engagement_time=etime,
+        user_attrs=_attrs(t.users, "user_id", "users", roles.get("users", {}), len(user_ids), base),
+        item_attrs=_attrs(t.items, "item_id", "items", roles.get("items", {}), 0 if item_ids is None
+                          else len(item_ids), base),
+        blocked=blocked_rows, name=name)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The tables of one :func:`from_pandas` call, columns checked (``None``: not given)."""
+
+    friends: Table
+    users: Optional[Table]
+    items: Optional[Table]
+    engagements: Optional[Table]
+    blocked: Optional[Table]
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """Every id column of the tables, parsed (empty where the table is absent)."""
+
+    src: np.ndarray        # friends
+    dst: np.ndarray
+    users: np.ndarray      # users.user_id
+    eng_users: np.ndarray  # engagements.user_id / item_id
+    eng_items: np.ndarray
+    items: np.ndarray      # items.item_id
+    blocked_src: np.ndarray
+    blocked_dst: np.ndarray
+
+
+def _check_role_keys(roles: Optional[RolesLike]) -> dict:
     roles = dict(roles or {})
     unknown = set(roles) - {"users", "items"}
     if unknown:
         raise ValueError(f"roles are keyed by 'users' / 'items', not {sorted(unknown)}")
-    base = Path(base_dir) if base_dir is not None else None
-    friends_t = _table("friends", friends)
-    users_t, items_t = _table("users", users), _table("items", items)
-    eng_t, blocked_t = _table("engagements", engagements), _table("blocked", blocked)
+    return roles
 
-    # ---- ids: one kind per entity across every table
-    src, dst = parse_ids(friends_t, "src"), parse_ids(friends_t, "dst")
-    uid = parse_ids(users_t, "user_id") if users_t is not None else np.zeros(0, dtype=np.int64)
-    eu = parse_ids(eng_t, "user_id") if eng_t is not None else np.zeros(0, dtype=np.int64)
-    ei = parse_ids(eng_t, "item_id") if eng_t is not None else np.zeros(0, dtype=np.int64)
-    iid = parse_ids(items_t, "item_id") if items_t is not None else np.zeros(0, dtype=np.int64)
-    bs = parse_ids(blocked_t, "src") if blocked_t is not None else np.zeros(0, dtype=np.int64)
-    bd = parse_ids(blocked_t, "dst") if blocked_t is not None else np.zeros(0, dtype=np.int64)
-    user_cols = [(friends_t, "src", src), (friends_t, "dst", dst)]
-    user_cols = ([(users_t, "user_id", uid)] if users_t is not None else []) + user_cols
-    user_cols += [(eng_t, "user_id", eu)] if eng_t is not None else []
-    user_cols += [(blocked_t, "src", bs), (blocked_t, "dst", bd)] if blocked_t is not None else []
+
+def _parse_ids(t: _Tables) -> _Ids:
+    """Parse every id column, then check one id kind per entity across the tables and unique table ids."""
+    def parse(table: Optional[Table], column: str) -> np.ndarray:
+        return parse_ids(table, column) if table is not None else np.zeros(0, dtype=np.int64)
+
+    # parsed in this order so that the first bad column reported stays the same
+    ids = _Ids(src=parse_ids(t.friends, "src"), dst=parse_ids(t.friends, "dst"), users=parse(t.users, "user_id"),
+               eng_users=parse(t.engagements, "user_id"), eng_items=parse(t.engagements, "item_id"),
+               items=parse(t.items, "item_id"), blocked_src=parse(t.blocked, "src"),
+               blocked_dst=parse(t.blocked, "dst"))
+    user_cols = [(t.friends, "src", ids.src), (t.friends, "dst", ids.dst)]
+    user_cols = ([(t.users, "user_id", ids.users)] if t.users is not None else []) + user_cols
+    user_cols += [(t.engagements, "user_id", ids.eng_users)] if t.engagements is not None else []
+    user_cols += ([(t.blocked, "src", ids.blocked_src), (t.blocked, "dst", ids.blocked_dst)]
+                  if t.blocked is not None else [])
     check_same_id_kind(user_cols, "user")
-    item_cols = ([(items_t, "item_id", iid)] if items_t is not None else [])
-    item_cols += [(eng_t, "item_id", ei)] if eng_t is not None else []
+    item_cols = ([(t.items, "item_id", ids.items)] if t.items is not None else [])
+    item_cols += [(t.engagements, "item_id", ids.eng_items)] if t.engagements is not None else []
     check_same_id_kind(item_cols, "item")
+    if t.users is not None:
+        check_unique_ids(t.users, "user_id", ids.users)
+    if t.items is not None:
+        check_unique_ids(t.items, "item_id", ids.items)
+    return ids
 
-    # ---- users and items, in row order
-    if users_t is not None:
-        check_unique_ids(users_t, "user_id", uid)
-    if items_t is not None:
-        check_unique_ids(items_t, "item_id", iid)
-    user_ids = _union([uid, np.column_stack([src, dst]).ravel()] + ([eu] if users_t is None else []))
-    user_index = pd.Index(user_ids)
 
-    # ---- friend edges
-    s_row, d_row = user_index.get_indexer(src).astype(np.int64), user_index.get_indexer(dst).astype(np.int64)
+def _user_ids(t: _Tables, ids: _Ids) -> np.ndarray:
+    """User rows: the users table's, then ids met only in friend edges (and, without a users table, in
+    engagements), in order of first appearance."""
+    return _union([ids.users, np.column_stack([ids.src, ids.dst]).ravel()]
+                  + ([ids.eng_users] if t.users is None else []))
+
+
+def _friend_edges(friends_t: Table, ids: _Ids, user_ids: np.ndarray, user_index: pd.Index, directed: bool,
+                  self_loops: str) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    """``(edges [m, 2] of rows, kept friend rows, weight, time)``: self-loops and duplicates dropped, undirected
+    pairs stored ``src < dst``; weight and time are per friend row (``[keep]`` selects the edges')."""
+    s_row = user_index.get_indexer(ids.src).astype(np.int64)
+    d_row = user_index.get_indexer(ids.dst).astype(np.int64)
     weight = parse_float(friends_t, "weight", allow_nan=False) if "weight" in friends_t.frame else None
     ftime = parse_time(friends_t, "time") if "time" in friends_t.frame else None
     ok = drop_self_loops(friends_t, s_row, d_row, user_ids, self_loops)
@@ -148,46 +208,42 @@ def from_pandas(friends: TableLike, users: Optional[TableLike] = None, items: Op
     edges = np.column_stack([s_row[keep], d_row[keep]]).astype(np.int64).reshape(-1, 2)
     if not directed:
         edges = np.sort(edges, axis=1)
+    return edges, keep, weight, ftime
 
-    # ---- engagements
-    item_ids, eng, value, etime = None, None, None, None
-    if eng_t is not None:
-        among = f"the users table ({users_t.file})" if users_t is not None else "the users"
-        eng_u = rows_of(user_index, eng_t, "user_id", eu, among) if users_t is not None \
-            else user_index.get_indexer(eu).astype(np.int64)
-        item_ids = _union([iid] + ([ei] if items_t is None else []))
-        item_among = f"the items table ({items_t.file})" if items_t is not None else "the items"
-        eng_i = rows_of(pd.Index(item_ids), eng_t, "item_id", ei, item_among)
-        eng = np.column_stack([eng_u, eng_i]).astype(np.int64).reshape(-1, 2)
-        value = parse_float(eng_t, "value", allow_nan=False) if "value" in eng_t.frame else None
-        etime = parse_time(eng_t, "time") if "time" in eng_t.frame else None
-    elif items_t is not None:
-        item_ids = iid
 
+def _engagements(t: _Tables, ids: _Ids, user_index: pd.Index) -> tuple[Optional[np.ndarray], ...]:
+    """``(item_ids, engagements [e, 2] of rows, value, time)``, each ``None`` where there is none."""
+    eng_t, users_t, items_t = t.engagements, t.users, t.items
+    if eng_t is None:
+        return (ids.items if items_t is not None else None), None, None, None
+    among = f"the users table ({users_t.file})" if users_t is not None else "the users"
+    eng_u = rows_of(user_index, eng_t, "user_id", ids.eng_users, among) if users_t is not None \
+        else user_index.get_indexer(ids.eng_users).astype(np.int64)
+    item_ids = _union([ids.items] + ([ids.eng_items] if items_t is None else []))
+    item_among = f"the items table ({items_t.file})" if items_t is not None else "the items"
+    eng_i = rows_of(pd.Index(item_ids), eng_t, "item_id", ids.eng_items, item_among)
+    eng = np.column_stack([eng_u, eng_i]).astype(np.int64).reshape(-1, 2)
+    value = parse_float(eng_t, "value", allow_nan=False) if "value" in eng_t.frame else None
+    etime = parse_time(eng_t, "time") if "time" in eng_t.frame else None
+    return item_ids, eng, value, etime
+
+
+def _check_not_empty(friends_t: Table, edges: np.ndarray, keep: np.ndarray, eng: Optional[np.ndarray]) -> None:
     if len(edges) == 0 and (eng is None or len(eng) == 0):
         dropped = len(friends_t) - len(keep)
         raise DataError("the graph is empty: no friend edges" + (f" (all {dropped} rows were self-loops)"
                                                                  if dropped else "") + " and no engagements",
                         file=friends_t.file, hint="add friend rows `src,dst` (or engagements `user_id,item_id`)")
 
-    # ---- blocked pairs: symmetric, once per pair
-    blocked_rows = None
-    if blocked_t is not None:
-        among = "the graph's users (users table and friend edges)"
-        b = np.column_stack([rows_of(user_index, blocked_t, "src", bs, among),
-                             rows_of(user_index, blocked_t, "dst", bd, among)])
-        blocked_rows = canonical_pairs(b)
 
-    return SocialGraph(
-        user_ids=np.asarray(user_ids), friends=edges, directed=bool(directed),
-        friend_weight=None if weight is None else weight[keep],
-        friend_time=None if ftime is None else ftime[keep],
-        item_ids=None if item_ids is None else np.asarray(item_ids),
-        engagements=eng, engagement_value=value, engagement_time=etime,
-        user_attrs=_attrs(users_t, "user_id", "users", roles.get("users", {}), len(user_ids), base),
-        item_attrs=_attrs(items_t, "item_id", "items", roles.get("items", {}), 0 if item_ids is None
-                          else len(item_ids), base),
-        blocked=blocked_rows, name=name)
+def _blocked_rows(blocked_t: Optional[Table], ids: _Ids, user_index: pd.Index) -> Optional[np.ndarray]:
+    """Blocked pairs as user rows: symmetric, once per pair."""
+    if blocked_t is None:
+        return None
+    among = "the graph's users (users table and friend edges)"
+    b = np.column_stack([rows_of(user_index, blocked_t, "src", ids.blocked_src, among),
+                         rows_of(user_index, blocked_t, "dst", ids.blocked_dst, among)])
+    return canonical_pairs(b)
 
 
 def graph_roles(graph: SocialGraph) -> dict[str, dict[str, Role]]:

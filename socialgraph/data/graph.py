@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from socialgraph.data.adjacency import adjacency_from_edges
 from socialgraph.data.schema import AttributeTable
 
 
@@ -113,12 +114,12 @@ class SocialGraph:
         """
         e = self.friends if edges is None else np.asarray(edges, dtype=np.int64).reshape(-1, 2)
         n = self.num_users
-        w = np.ones(len(e)) if not weighted or self.friend_weight is None or edges is not None \
+        if not weighted:
+            return adjacency_from_edges(e, n).astype(np.float64)
+        w = np.ones(len(e)) if self.friend_weight is None or edges is not None \
             else self.friend_weight.astype(np.float64)
         a = sp.coo_matrix((np.r_[w, w], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n)).tocsr()
         a.sum_duplicates()
-        if not weighted:
-            a.data[:] = 1.0
         a.setdiag(0)
         a.eliminate_zeros()
         return a
@@ -153,25 +154,6 @@ class SocialGraph:
             self, engagements=self.engagements[rows],
             engagement_value=None if self.engagement_value is None else self.engagement_value[rows],
             engagement_time=None if self.engagement_time is None else self.engagement_time[rows])
-
-    # ------------------------------------------------------------------ conversions
-    def to_pandas(self) -> dict[str, pd.DataFrame]:
-        """The graph as tables in the folder format (external ids): users, friends, items, engagements, blocked."""
-        from socialgraph.data.convert import to_pandas
-
-        return to_pandas(self)
-
-    def to_networkx(self):
-        """A NetworkX ``Graph`` (or ``DiGraph``) keyed by external user id, edges carrying weight/time."""
-        from socialgraph.data.convert import to_networkx
-
-        return to_networkx(self)
-
-    def to_hetero_data(self):
-        """A PyG ``HeteroData`` with ``user`` (and ``item``) nodes and friend / engages / rev_engages edges."""
-        from socialgraph.data.convert import to_hetero_data
-
-        return to_hetero_data(self)
 
     def summary(self) -> dict:
         """Counts and modalities, as ``socialgraph datasets info`` prints them."""

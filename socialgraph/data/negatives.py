@@ -6,23 +6,23 @@ Pairs are unordered: ``(u, v)`` and ``(v, u)`` are the same pair and a negative 
 (except HeaRT negatives, which keep the positive's source ``u`` as their first endpoint).
 
 Membership tests use a hashed key per unordered pair, ``key(u, v) = min(u, v) * n + max(u, v)``, looked up by
-binary search in a sorted key array: sampling is vectorised in batches with rejection, with no Python set of pairs,
-and the same ``seed`` gives the same negatives.
+binary search in a sorted key array (:mod:`socialgraph.data.adjacency`): sampling is vectorised in batches with
+rejection, with no Python set of pairs, and the same ``seed`` gives the same negatives.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
 
+from socialgraph.data.adjacency import FOF_METHODS, fof_method, friends_of_friends, sorted_member, unordered_keys
+
 _MAX_ROUNDS = 200  # rejection rounds before a sampler declares the request impossible
 
-
-def pair_keys(pairs: np.ndarray, num_nodes: int) -> np.ndarray:
-    """Order-free int64 key ``min * num_nodes + max`` of each pair ``[P, 2]`` (valid while ``num_nodes < 3e9``)."""
-    p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    return np.minimum(p[:, 0], p[:, 1]) * int(num_nodes) + np.maximum(p[:, 0], p[:, 1])
+#: Order-free int64 key ``min * num_nodes + max`` of each pair ``[P, 2]``, in the pairs' order (valid while
+#: ``num_nodes < 3e9``): :func:`socialgraph.data.adjacency.unordered_keys`.
+pair_keys = unordered_keys
 
 
 def _excluded_keys(exclude: Optional[np.ndarray], num_nodes: int, adj: Optional[sp.spmatrix] = None) -> np.ndarray:
@@ -31,14 +31,6 @@ def _excluded_keys(exclude: Optional[np.ndarray], num_nodes: int, adj: Optional[
         c = sp.coo_matrix(adj)
         parts.append(pair_keys(np.c_[c.row, c.col], num_nodes))
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-
-
-def _isin_sorted(x: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    if len(sorted_keys) == 0:
-        return np.zeros(x.shape, dtype=bool)
-    i = np.searchsorted(sorted_keys, x)
-    i[i == len(sorted_keys)] = 0
-    return sorted_keys[i] == x
 
 
 def _first_occurrences(keys: np.ndarray) -> np.ndarray:
@@ -60,7 +52,7 @@ def _collect(draw, num: int, excluded: np.ndarray, num_nodes: int, what: str) ->
         cand = draw(max(2 * need, 1024))
         cand = cand[cand[:, 0] != cand[:, 1]]
         keys = pair_keys(cand, num_nodes)
-        keys = keys[~_isin_sorted(keys, excluded)]
+        keys = keys[~sorted_member(excluded, keys)]
         keys = keys[_first_occurrences(keys)]
         keys = keys[~np.isin(keys, found)]
         stale = stale + 1 if len(keys) == 0 else 0
@@ -115,37 +107,41 @@ def hard_negatives(adj: sp.spmatrix, num: int, exclude: Optional[np.ndarray] = N
 
 
 def heart_negatives(adj: sp.spmatrix, positives: np.ndarray, k: int, exclude: Optional[np.ndarray] = None, *,
-                    num_hard: Optional[int] = None, method: str = "ra", seed: int = 0,
-                    batch_size: int = 1024) -> np.ndarray:
+                    num_hard: Optional[int] = None,
+                    method: Union[str, Callable[[sp.csr_matrix, np.ndarray, int], np.ndarray]] = "ra",
+                    seed: int = 0) -> np.ndarray:
     """HeaRT-style per-positive negatives: for each positive ``(u, v)``, ``k`` users ``w`` so that ``(u, w)`` is a
     negative.
 
-    The first ``num_hard`` (default ``k // 2``) are the best-ranked candidates of ``u`` by the heuristic ``method``
-    on the training graph ``adj`` (see :func:`socialgraph.eval.heuristics.top_candidates`); the rest, and any hard
-    slot left empty because ``u`` has too few scored candidates, are uniform random users. No ``w`` is ``u``, a
-    neighbour of ``u`` in ``adj``, a partner of ``u`` in ``exclude`` or in ``positives``, or repeated in a row.
+    The first ``num_hard`` (default ``k // 2``) are the best-ranked candidates of ``u`` on the training graph
+    ``adj``: its friends-of-friends by ``method`` (``"ra"``, ``"aa"`` or ``"cn"``, see
+    :func:`socialgraph.data.adjacency.friends_of_friends`), or whatever ranking a callable ``method(adj, users,
+    n_cand)`` returns as int64 ``[len(users), n_cand]`` (``-1`` in empty slots; e.g. PPR through
+    :func:`socialgraph.eval.heuristics.top_candidates`). The rest, and any hard slot left empty because ``u`` has
+    too few scored candidates, are uniform random users. No ``w`` is ``u``, a neighbour of ``u`` in ``adj``, a
+    partner of ``u`` in ``exclude`` or in ``positives``, or repeated in a row.
 
     Returns:
         int64 ``[len(positives), k]`` of users ``w``; the negative pairs are ``(positives[i, 0], w[i, j])``.
     """
-    from socialgraph.eval.heuristics import top_candidates  # the data layer borrows the scorer, not the reverse
-
     a = sp.csr_matrix(adj)
     n = a.shape[0]
     pos = np.asarray(positives, dtype=np.int64).reshape(-1, 2)
     num_hard = k // 2 if num_hard is None else int(num_hard)
     if not 0 <= num_hard <= k:
         raise ValueError(f"num_hard must be within 0..k={k}, got {num_hard}")
+    if not callable(method) and fof_method(method) is None:
+        raise ValueError(f"method must be one of {', '.join(FOF_METHODS)} or a callable ranking, got {method!r}")
     excl = _excluded_keys(pos if exclude is None else np.r_[np.asarray(exclude, np.int64).reshape(-1, 2), pos], n, a)
     u = pos[:, 0]
     out = np.full((len(pos), k), -1, dtype=np.int64)
     if num_hard:
         sources, inv = np.unique(u, return_inverse=True)
+        rank = method if callable(method) else lambda g, s, c: friends_of_friends(g, s, c, method)
         # Ask for extra candidates: some of them are validation / test edges that ``exclude`` removes.
-        cand, _ = top_candidates(a, sources, 2 * num_hard + 8, method, batch_size=batch_size)
-        cand = cand[inv]
-        bad = (cand < 0) | _isin_sorted(pair_keys(np.c_[np.repeat(u, cand.shape[1]), cand.ravel()], n),
-                                        excl).reshape(cand.shape)
+        cand = rank(a, sources, 2 * num_hard + 8)[inv]
+        bad = (cand < 0) | sorted_member(excl, pair_keys(np.c_[np.repeat(u, cand.shape[1]), cand.ravel()],
+                                                         n)).reshape(cand.shape)
         # Keep the best ``num_hard`` valid candidates of each row, in rank order.
         order = np.argsort(bad, axis=1, kind="stable")[:, :num_hard]
         hard = np.take_along_axis(cand, order, 1)
@@ -156,7 +152,7 @@ def heart_negatives(adj: sp.spmatrix, positives: np.ndarray, k: int, exclude: Op
     for _ in range(_MAX_ROUNDS):
         flat = out.ravel()
         keys = pair_keys(np.c_[np.repeat(u, k), flat], n)
-        invalid = (flat < 0) | (flat == np.repeat(u, k)) | _isin_sorted(keys, excl)
+        invalid = (flat < 0) | (flat == np.repeat(u, k)) | sorted_member(excl, keys)
         invalid |= ~_first_occurrences(np.where(invalid, -1 - np.arange(len(flat)), rows * n + flat))
         if not invalid.any():
             return out

@@ -3,31 +3,25 @@
 :func:`benchmark_split` splits the *undirected* friend pairs of a graph (a directed graph's reciprocal rows collapse
 into one pair) 85 / 5 / 10 at random into train / validation / test, and draws ``max(10_000, len(test))`` uniform
 non-edges -- pairs that are no friend pair of any split, never a self-pair -- shared by every positive, as OGB's
-ogbl-collab / ogbl-ddi do. :func:`evaluate_link_scores` then reports, for the scores of the test pairs against
-the scores of those negatives:
-
-* ``hits@20``, ``hits@50``, ``hits@100``: a positive is a hit when its score is strictly above the K-th highest
-  negative score (OGB's Hits@K);
-* ``mrr``: each positive ranked against all shared negatives, ties counted half (mean of OGB's optimistic and
-  pessimistic rank), see :func:`socialgraph.eval.metrics.ranks`;
-* ``auc`` and ``ap``: ROC-AUC and average precision of positives against the negatives.
+ogbl-collab / ogbl-ddi do. Models and baselines are then judged by the scores of the test pairs against the scores
+of those negatives (:func:`socialgraph.eval.link.evaluate_link_scores`: Hits@20/50/100, MRR, AUC, AP); the data
+layer draws the split and knows nothing of metrics.
 
 Everything is a deterministic function of ``seed``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
+from socialgraph.data.adjacency import adjacency_from_edges
 from socialgraph.data.graph import SocialGraph
 from socialgraph.data.negatives import uniform_negatives
 from socialgraph.data.splits import split_links
 
 VAL_FRACTION, TEST_FRACTION, MIN_NEGATIVES = 0.05, 0.10, 10_000
-HITS_KS: tuple[int, ...] = (20, 50, 100)
 
 
 @dataclass(frozen=True)
@@ -47,11 +41,8 @@ class ProtocolSplit:
     num_users: int
 
     def train_adjacency(self) -> sp.csr_matrix:
-        """Symmetric 0/1 adjacency of the training pairs: the only graph a model may look at."""
-        t = self.train
-        n = self.num_users
-        a = sp.coo_matrix((np.ones(2 * len(t)), (np.r_[t[:, 0], t[:, 1]], np.r_[t[:, 1], t[:, 0]])), shape=(n, n))
-        return a.tocsr()
+        """Symmetric 0/1 float32 adjacency of the training pairs: the only graph a model may look at."""
+        return adjacency_from_edges(self.train, self.num_users)
 
 
 def benchmark_split(graph: SocialGraph, seed: int = 0) -> ProtocolSplit:
@@ -66,15 +57,4 @@ def benchmark_split(graph: SocialGraph, seed: int = 0) -> ProtocolSplit:
     return ProtocolSplit(train=s.train, val=s.val, test=s.test, negatives=neg, num_users=graph.num_users)
 
 
-def evaluate_link_scores(pos: np.ndarray, neg: np.ndarray, ks: Sequence[int] = HITS_KS) -> dict[str, float]:
-    """``hits@K`` for each K in ``ks``, ``mrr``, ``auc`` and ``ap`` of positive against shared negative scores."""
-    from socialgraph.eval.metrics import auc, average_precision, hits_at_k, mrr
-
-    pos = np.asarray(pos, dtype=np.float64).ravel()
-    neg = np.asarray(neg, dtype=np.float64).ravel()
-    out = {f"hits@{k}": hits_at_k(pos, neg, k) for k in ks}
-    out.update(mrr=mrr(pos, neg), auc=auc(pos, neg), ap=average_precision(pos, neg))
-    return out
-
-
-__all__ = ["ProtocolSplit", "benchmark_split", "evaluate_link_scores"]
+__all__ = ["ProtocolSplit", "benchmark_split"]

@@ -6,8 +6,9 @@ modality. Rows without it (missing value, unreadable file, no known token) have 
 the model ignores them instead of reading the zeros as a value.
 
 Fitted state is split into a JSON-able ``config`` dict and a dict of numpy ``arrays`` (:meth:`Encoder.get_state`),
-so it can be stored as JSON + safetensors in a model bundle and rebuilt by :meth:`Encoder.from_state` (or
-:func:`encoder_from_state`, which dispatches on ``config["type"]``) without running any pickled code.
+so it can be stored as JSON + safetensors in a model bundle and rebuilt by
+:func:`~socialgraph.encoders.registry.encoder_from_state` without running any pickled code. ``config["type"]`` is the class's ``type_name``, looked up in the one table of encoders a
+state may name, :data:`socialgraph.encoders.registry.ENCODERS`.
 """
 from __future__ import annotations
 
@@ -53,39 +54,29 @@ class Encoded:
         return Encoded(x, mask)
 
 
-_REGISTRY: dict[str, type["Encoder"]] = {}
-
-
 class Encoder(abc.ABC):
     """Base class of the modality encoders (scikit-learn style).
 
     Subclasses are dataclasses whose fields are their configuration; fitted attributes end with ``_``. They
-    implement ``fit``, ``_transform``, ``_fitted_state`` / ``_load_fitted_state``.
+    implement ``fit``, ``_transform``, ``_fitted_state`` / ``_load_fitted_state``, declare ``type_name`` (the name
+    their saved state carries) and are listed in :data:`socialgraph.encoders.registry.ENCODERS`.
     """
 
     kind: ClassVar[str] = "encoder"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+    type_name: ClassVar[str]
 
     # ------------------------------------------------------------------ API
     @abc.abstractmethod
     def fit(self, values: Sequence) -> "Encoder":
         """Learn the encoder's state from training values only; returns ``self``."""
 
-    def transform(self, values: Sequence, *, cache: bool = False) -> Encoded:
-        """Encode ``values``. With ``cache=True`` the result is read from / written to the content-keyed cache
-        under :func:`socialgraph.paths.cache_root` (key: input values + config + fitted state)."""
+    def transform(self, values: Sequence) -> Encoded:
+        """Encode ``values`` (:class:`~socialgraph.encoders.cache.EncodingCache` keeps results by content)."""
         self._check_fitted()
-        if not cache:
-            return self._transform(values)
-        from socialgraph.encoders.cache import EncodingCache
+        return self._transform(values)
 
-        return EncodingCache().get_or_compute(self, values, self._transform)
-
-    def fit_transform(self, values: Sequence, *, cache: bool = False) -> Encoded:
-        return self.fit(values).transform(values, cache=cache)
+    def fit_transform(self, values: Sequence) -> Encoded:
+        return self.fit(values).transform(values)
 
     @property
     def output_dim(self) -> int:
@@ -101,15 +92,19 @@ class Encoder(abc.ABC):
         """``(config, arrays)``: JSON-able config (with ``type`` and fitted scalars) and numpy arrays."""
         self._check_fitted()
         meta, arrays = self._fitted_state()
-        return {"type": type(self).__name__, "params": self.config(), "fitted": meta}, arrays
+        return {"type": self.type_name, "params": self.config(), "fitted": meta}, arrays
 
     @classmethod
     def from_state(cls, config: dict, arrays: dict[str, np.ndarray]) -> "Encoder":
-        """Rebuild a fitted encoder from :meth:`get_state` output (no pickle involved)."""
-        target = _REGISTRY.get(config.get("type", ""))
-        if target is None or not issubclass(target, cls):
-            raise ValueError(f"state of type {config.get('type')!r} cannot be loaded as {cls.__name__}")
-        enc = target(**config["params"])
+        """Rebuild a fitted encoder of this class from :meth:`get_state` output (no pickle involved).
+
+        ``config["type"]`` must be this class's ``type_name`` (``ValueError`` otherwise). A state of any encoder
+        type is loaded with :func:`~socialgraph.encoders.registry.encoder_from_state`, which picks the class.
+        """
+        if config.get("type") != cls.__dict__.get("type_name"):
+            raise ValueError(f"state of type {config.get('type')!r} cannot be loaded as {cls.__name__}; load a state "
+                             f"of any type with socialgraph.encoders.registry.encoder_from_state")
+        enc = cls(**config["params"])
         enc._load_fitted_state(config.get("fitted", {}), {k: np.asarray(v) for k, v in arrays.items()})
         return enc
 
@@ -132,11 +127,6 @@ class Encoder(abc.ABC):
     def _check_fitted(self) -> None:
         if not self.is_fitted():
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(train_values) first")
-
-
-def encoder_from_state(config: dict, arrays: dict[str, np.ndarray]) -> Encoder:
-    """Rebuild any encoder from its state (dispatches on ``config["type"]``)."""
-    return Encoder.from_state(config, arrays)
 
 
 def is_missing(value: Any) -> bool:

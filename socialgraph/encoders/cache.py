@@ -63,7 +63,7 @@ def _canonical(v: Any) -> str:
 
 
 class EncodingCache:
-    """Stores :class:`Encoded` results in ``<root>/encoders/<EncoderType>/<key>.npz``."""
+    """Stores :class:`Encoded` results in ``<root>/encoders/<type_name>/<key>.npz``."""
 
     def __init__(self, root: Optional[Path] = None) -> None:
         self.root = Path(root) if root is not None else cache_root() / "encoders"
@@ -72,7 +72,7 @@ class EncodingCache:
         return hashlib.sha1((hash_state(encoder) + hash_values(values)).encode()).hexdigest()
 
     def path(self, encoder: Encoder, values: Sequence) -> Path:
-        return self.root / type(encoder).__name__ / f"{self.key(encoder, values)}.npz"
+        return self.root / encoder.type_name / f"{self.key(encoder, values)}.npz"
 
     def get_or_compute(self, encoder: Encoder, values: Sequence,
                        compute: Callable[[Sequence], Encoded]) -> Encoded:

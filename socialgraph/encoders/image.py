@@ -53,6 +53,7 @@ class ImageEncoder(Encoder):
     file_cache: bool = True
 
     kind = "image"
+    type_name = "ImageEncoder"  # the name saved states give this class (encoders/registry.py)
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -152,7 +153,8 @@ class ImageEncoder(Encoder):
     def _embed(self, backbone: str, images: list) -> np.ndarray:
         if backbone == "efficientnet_lite0":
             return self._embed_efficientnet(images)
-        return np.stack([_pixel_features(im, self.seed) for im in images]).astype(np.float32)
+        projection = _projection(self.seed)  # generated once per call, shared by its images
+        return np.stack([_pixel_features(im, projection) for im in images]).astype(np.float32)
 
     def _embed_efficientnet(self, images: list) -> np.ndarray:
         import torch
@@ -222,26 +224,20 @@ def _center_crop_resize(im, size: int, crop_padding: int = 32) -> np.ndarray:
     return np.asarray(im.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC))
 
 
-def _pixel_features(im, seed: int) -> np.ndarray:
+def _pixel_features(im, projection: np.ndarray) -> np.ndarray:
     from PIL import Image
 
     hsv = np.asarray(im.convert("HSV").resize((64, 64), Image.BILINEAR), dtype=np.int64)
     hist = [np.bincount(hsv[..., c].ravel() * _HIST_BINS // 256, minlength=_HIST_BINS) / hsv[..., c].size
             for c in range(3)]
     thumb = np.asarray(im.resize((_PIXEL_THUMB, _PIXEL_THUMB), Image.BILINEAR), dtype=np.float64) / 127.5 - 1.0
-    return np.concatenate([np.concatenate(hist), thumb.ravel() @ _projection(seed)])
-
-
-_PROJECTIONS: dict[int, np.ndarray] = {}
+    return np.concatenate([np.concatenate(hist), thumb.ravel() @ projection])
 
 
 def _projection(seed: int) -> np.ndarray:
-    # A pure function of the seed (memoised only to avoid regenerating it per image).
-    if seed not in _PROJECTIONS:
-        rng = np.random.default_rng(seed)
-        d = _PIXEL_THUMB * _PIXEL_THUMB * 3
-        _PROJECTIONS[seed] = rng.standard_normal((d, _PIXEL_PROJ)) / np.sqrt(d)
-    return _PROJECTIONS[seed]
+    """The fixed Gaussian projection of the thumbnail, a pure function of the seed."""
+    d = _PIXEL_THUMB * _PIXEL_THUMB * 3
+    return np.random.default_rng(seed).standard_normal((d, _PIXEL_PROJ)) / np.sqrt(d)
 
 
 def _save_npy_atomic(path: Path, arr: np.ndarray) -> None:

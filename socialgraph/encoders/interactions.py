@@ -36,6 +36,7 @@ class InteractionEncoder(Encoder):
     seed: int = 0
 
     kind = "interactions"
+    type_name = "InteractionEncoder"  # the name saved states give this class (encoders/registry.py)
 
     def __post_init__(self) -> None:
         if self.weighting not in WEIGHTINGS:

@@ -28,8 +28,10 @@ import scipy.sparse as sp
 from socialgraph.config import check_fields, setting
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.encoders.base import Encoded, Encoder
+from socialgraph.encoders.cache import EncodingCache
 from socialgraph.encoders.image import BACKBONES, ImageEncoder
 from socialgraph.encoders.interactions import WEIGHTINGS, InteractionEncoder
+from socialgraph.encoders.registry import encoder_from_state
 from socialgraph.encoders.tabular import CategoricalEncoder, MultiHotEncoder, NumericEncoder
 from socialgraph.encoders.text import (SentenceTransformerText, TfidfSvdText, local_sentence_model,
                                        reads_as_codes)
@@ -133,16 +135,16 @@ class ModalityEncoders:
             if modality == "interactions":
                 if engagements is None:
                     raise ValueError("the encoders were fitted with engagements: pass engagements= to transform")
-                out[modality] = self.encoders_[modality].transform(sp.csr_matrix(engagements), cache=cache)
+                out[modality] = _encode(self.encoders_[modality], sp.csr_matrix(engagements), cache)
             elif modality == "categorical":
-                blocks = [self.encoders_[f"categorical:{c}"].transform(table.frame[c], cache=cache) for c in cols]
+                blocks = [_encode(self.encoders_[f"categorical:{c}"], table.frame[c], cache) for c in cols]
                 out[modality] = Encoded(np.hstack([b.x for b in blocks]),
                                         np.logical_or.reduce([b.mask for b in blocks]))
             elif modality == "numeric":
                 values = table.frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
-                out[modality] = self.encoders_[modality].transform(values, cache=cache)
+                out[modality] = _encode(self.encoders_[modality], values, cache)
             else:
-                out[modality] = self.encoders_[modality].transform(table.frame[cols[0]], cache=cache)
+                out[modality] = _encode(self.encoders_[modality], table.frame[cols[0]], cache)
         return out
 
     def fit_transform(self, table: Optional[AttributeTable], train_rows: Optional[np.ndarray] = None, *,
@@ -194,7 +196,7 @@ class ModalityEncoders:
         for key, cfg in config["encoders"].items():
             prefix = f"{key}/"
             own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-            self.encoders_[key] = Encoder.from_state(cfg, own)
+            self.encoders_[key] = encoder_from_state(cfg, own)
         if config.get("items") is not None:
             own = {k[len("items/"):]: v for k, v in arrays.items() if k.startswith("items/")}
             self.items_ = cls.from_state(config["items"], own)
@@ -238,3 +240,11 @@ def _concat(encoded: dict[str, Encoded]) -> Encoded:
     """All modalities side by side (each block zero where missing); mask = any modality present."""
     parts = list(encoded.values())
     return Encoded(np.hstack([p.x for p in parts]), np.logical_or.reduce([p.mask for p in parts]))
+
+
+def _encode(encoder: Encoder, values, cache: bool) -> Encoded:
+    """``encoder.transform(values)``, through the content-keyed cache under :func:`socialgraph.paths.cache_root`
+    when ``cache`` (key: input values + configuration + fitted state)."""
+    if not cache:
+        return encoder.transform(values)
+    return EncodingCache().get_or_compute(encoder, values, encoder.transform)

@@ -42,6 +42,7 @@ class CategoricalEncoder(Encoder):
     max_categories: Optional[int] = 1000
 
     kind = "categorical"
+    type_name = "CategoricalEncoder"  # the name saved states give this class (encoders/registry.py)
 
     def __post_init__(self) -> None:
         self.categories_: Optional[list[str]] = None
@@ -115,6 +116,7 @@ class MultiHotEncoder(Encoder):
     seed: int = 0
 
     kind = "multihot"
+    type_name = "MultiHotEncoder"  # the name saved states give this class (encoders/registry.py)
 
     def __post_init__(self) -> None:
         self.vocabulary_: Optional[list[str]] = None
@@ -181,6 +183,7 @@ class NumericEncoder(Encoder):
     clip: Optional[float] = 10.0
 
     kind = "numeric"
+    type_name = "NumericEncoder"  # the name saved states give this class (encoders/registry.py)
 
     def __post_init__(self) -> None:
         self.log_: Optional[np.ndarray] = None

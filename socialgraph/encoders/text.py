@@ -66,6 +66,7 @@ class TfidfSvdText(Encoder):
     seed: int = 0
 
     kind = "text"
+    type_name = "TfidfSvdText"  # the name saved states give this class (encoders/registry.py)
 
     def __post_init__(self) -> None:
         if self.tokens not in TOKENIZERS:
@@ -166,6 +167,7 @@ class SentenceTransformerText(Encoder):
     device: str = "cpu"
 
     kind = "text"
+    type_name = "SentenceTransformerText"  # the name saved states give this class (encoders/registry.py)
 
     def __post_init__(self) -> None:
         self._model = None

@@ -10,8 +10,9 @@ from typing import Iterable, Optional
 import numpy as np
 
 from socialgraph.data.graph import SocialGraph
-from socialgraph.data.protocol import ProtocolSplit, benchmark_split, evaluate_link_scores
+from socialgraph.data.protocol import ProtocolSplit, benchmark_split
 from socialgraph.eval.heuristics import METHODS, HeuristicParams, score_pairs
+from socialgraph.eval.link import evaluate_link_scores
 
 
 def heuristic_baselines(graph_or_split: SocialGraph | ProtocolSplit, methods: Iterable[str] = METHODS, *,

@@ -25,6 +25,8 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
+from socialgraph.data.adjacency import fof_method, friends_of_friends_scored, graph_arrays, sorted_member
+
 METHODS: tuple[str, ...] = ("cn", "aa", "ra", "jaccard", "pa", "katz", "ppr")
 _DENSE_BLOCK = 1 << 23  # entries of one dense [users, n] block of katz / ppr candidate scores (64 MiB)
 
@@ -48,7 +50,9 @@ class HeuristicParams:
 
 
 def _check(adj: sp.spmatrix) -> sp.csr_matrix:
-    a = sp.csr_matrix(adj, dtype=np.float64)
+    """A binary, loop-free float64 CSR copy of ``adj`` (a copy: a float64 CSR input would otherwise share its
+    arrays, and lose its weights and diagonal to the lines below)."""
+    a = sp.csr_matrix(adj, dtype=np.float64, copy=True)
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"adjacency must be square, got shape {a.shape}")
     a.sum_duplicates()
@@ -267,10 +271,13 @@ def top_candidates(adj: sp.spmatrix, users: np.ndarray, k: int, method: str = "a
 
     Self is never a candidate; with ``exclude_existing`` neither are current neighbours in ``adj``. Only users
     with a positive score are returned, so a row may be short: missing slots hold candidate ``-1`` and score
-    ``-inf`` (``pa`` ranks every user by degree and fills all slots the graph allows). Users are processed in
-    chunks of ``batch_size`` through sparse matrix products (``katz`` / ``ppr`` over more than 3 hops, whose rows
-    are then nearly dense, through dense blocks of bounded size); ties are broken by the smaller user row, except
-    that on the dense path which of several users tied at the k-th score is kept is unspecified.
+    ``-inf`` (``pa`` ranks every user by degree and fills all slots the graph allows). ``aa`` / ``ra`` / ``cn``
+    with ``exclude_existing`` run in the compiled friends-of-friends kernel
+    (:func:`socialgraph.data.adjacency.friends_of_friends_scored`, memory ``O(n)`` whatever ``batch_size``);
+    the rest in chunks of ``batch_size`` users through sparse matrix products (``katz`` / ``ppr`` over more than
+    3 hops, whose rows are then nearly dense, through dense blocks of bounded size). Ties are broken by the
+    smaller user row, except that on the dense path which of several users tied at the k-th score is kept is
+    unspecified.
 
     Returns:
         ``(cand, scores)``: int64 ``[len(users), k]`` and float64 ``[len(users), k]``, best first.
@@ -285,69 +292,84 @@ def top_candidates(adj: sp.spmatrix, users: np.ndarray, k: int, method: str = "a
     score = np.full((len(users), k), -np.inf)
     if k <= 0 or len(users) == 0:
         return cand, score
+    if fof_method(m) is not None and exclude_existing:
+        g = graph_arrays(a)  # binary and simple after _check
+        step = batch_size if progress else len(users)  # one pass, unless a progress bar wants chunks
+        for s in _starts(len(users), step, m, progress):
+            cand[s:s + step], score[s:s + step] = friends_of_friends_scored(g, users[s:s + step], k, m)
+        return cand, score
     p = params or HeuristicParams()
-    hops = {"katz": p.katz_max_length, "ppr": p.ppr_steps}.get(m, 2)
-    dense = hops > 3  # rows reach most of a social graph after 4 hops: dense blocks are then cheaper
+    dense = {"katz": p.katz_max_length, "ppr": p.ppr_steps}.get(m, 2) > 3  # rows then reach most of the graph
     if dense:
         # Cap a dense block of path scores at _DENSE_BLOCK entries whatever batch_size asks.
         batch_size = max(1, min(batch_size, _DENSE_BLOCK // n))
-    starts = range(0, len(users), batch_size)
+    d = _degrees(a)
+    by_degree = np.lexsort((np.arange(n), -d)) if m == "pa" else None
+    for s in _starts(len(users), batch_size, m, progress):
+        u = users[s:s + batch_size]
+        rows, cols, vals = _chunk_scores(a, u, k, m, p, dense, d, by_degree, exclude_existing)
+        _keep_best(rows, cols, vals, k, cand[s:s + len(u)], score[s:s + len(u)])
+    return cand, score
+
+
+def _starts(total: int, step: int, m: str, progress: bool):
+    """The first index of each chunk of ``step`` out of ``total``, with a progress bar when asked."""
+    starts = range(0, total, max(step, 1))
     if progress:
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc=f"{m} candidates", unit="batch")
-    d = _degrees(a)
-    by_degree = np.lexsort((np.arange(n), -d)) if m == "pa" else None
-    for s in starts:
-        u = users[s:s + batch_size]
-        b = len(u)
-        # Excluded (row, user) keys of this chunk: self, and the current neighbours.
-        ex_rows, ex_cols = np.arange(b), u
-        if exclude_existing:
-            nb = a[u].tocoo()
-            ex_rows, ex_cols = np.r_[ex_rows, nb.row], np.r_[ex_cols, nb.col]
-        ex_keys = np.sort(ex_rows.astype(np.int64) * n + ex_cols)
-        if m == "pa":
-            # Every user is a candidate: the highest-degree ones, skipping at most (excluded per row) of them.
-            width = min(n, k + 1 + (int(d[u].max()) if exclude_existing else 0))
-            top = by_degree[:width]
-            rows = np.repeat(np.arange(b), width)
-            cols = np.tile(top, b)
-            vals = d[u][rows] * d[cols]
-        elif dense:
-            block = _dense_path_rows(a, u, m, p)
-            block[ex_keys // n, ex_keys % n] = 0.0
-            # Only the best ``k`` of each row go on to the exact tie-broken sort below.
-            kk = min(k, n)
-            part = np.argpartition(-block, kk - 1, axis=1)[:, :kk]
-            vals = np.take_along_axis(block, part, 1).ravel()
-            rows, cols = np.repeat(np.arange(b), kk), part.ravel()
-            keep = vals > 0
-            rows, cols, vals = rows[keep], cols[keep], vals[keep]
-        else:
-            sc = score_rows(a, u, m, params=params).tocoo()
-            keep = sc.data > 0
-            rows, cols, vals = sc.row[keep], sc.col[keep], sc.data[keep]
-        keys = rows.astype(np.int64) * n + cols
-        ok = ~_isin_sorted(keys, ex_keys)
-        rows, cols, vals = rows[ok], cols[ok], vals[ok]
-        order = np.lexsort((cols, -vals, rows))  # by row, then best score, then smaller user row
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        first = np.searchsorted(rows, np.arange(b))
-        rank = np.arange(len(rows)) - first[rows]
-        take = rank < k
-        cand[s + rows[take], rank[take]] = cols[take]
-        score[s + rows[take], rank[take]] = vals[take]
-    return cand, score
+    return starts
 
 
-def _isin_sorted(x: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """``np.isin(x, sorted_keys)`` for an already sorted key array, by binary search."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(x), dtype=bool)
-    i = np.searchsorted(sorted_keys, x)
-    i[i == len(sorted_keys)] = 0
-    return sorted_keys[i] == x
+def _chunk_scores(a: sp.csr_matrix, u: np.ndarray, k: int, m: str, p: HeuristicParams, dense: bool, d: np.ndarray,
+                  by_degree: Optional[np.ndarray], exclude_existing: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, cols, vals)``: the positive scores of the users ``u`` (local rows) against candidate users, self
+    and (with ``exclude_existing``) current neighbours removed, in no particular order (``d``: the degrees,
+    ``by_degree``: users by decreasing degree, for ``pa``)."""
+    n, b = a.shape[0], len(u)
+    # Excluded (row, user) keys of this chunk: self, and the current neighbours.
+    ex_rows, ex_cols = np.arange(b), u
+    if exclude_existing:
+        nb = a[u].tocoo()
+        ex_rows, ex_cols = np.r_[ex_rows, nb.row], np.r_[ex_cols, nb.col]
+    ex_keys = np.sort(ex_rows.astype(np.int64) * n + ex_cols)
+    if m == "pa":
+        # Every user is a candidate: the highest-degree ones, skipping at most (excluded per row) of them.
+        width = min(n, k + 1 + (int(d[u].max()) if exclude_existing else 0))
+        top = by_degree[:width]
+        rows = np.repeat(np.arange(b), width)
+        cols = np.tile(top, b)
+        vals = d[u][rows] * d[cols]
+    elif dense:
+        block = _dense_path_rows(a, u, m, p)
+        block[ex_keys // n, ex_keys % n] = 0.0
+        # Only the best ``k`` of each row go on to the exact tie-broken sort.
+        kk = min(k, n)
+        part = np.argpartition(-block, kk - 1, axis=1)[:, :kk]
+        vals = np.take_along_axis(block, part, 1).ravel()
+        rows, cols = np.repeat(np.arange(b), kk), part.ravel()
+        keep = vals > 0
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    else:
+        sc = score_rows(a, u, m, params=p).tocoo()
+        keep = sc.data > 0
+        rows, cols, vals = sc.row[keep], sc.col[keep], sc.data[keep]
+    ok = ~sorted_member(ex_keys, rows.astype(np.int64) * n + cols)
+    return rows[ok], cols[ok], vals[ok]
+
+
+def _keep_best(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int, cand: np.ndarray,
+               score: np.ndarray) -> None:
+    """Write the ``k`` best ``(cols, vals)`` of each local row into ``cand`` / ``score`` ``[b, k]`` (best first,
+    ties to the smaller user row)."""
+    order = np.lexsort((cols, -vals, rows))  # by row, then best score, then smaller user row
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.searchsorted(rows, np.arange(len(cand)))
+    rank = np.arange(len(rows)) - first[rows]
+    take = rank < k
+    cand[rows[take], rank[take]] = cols[take]
+    score[rows[take], rank[take]] = vals[take]
 
 
 __all__ = ["HeuristicParams", "METHODS", "score_pairs", "score_rows", "top_candidates"]

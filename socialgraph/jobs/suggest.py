@@ -1,11 +1,14 @@
 """The offline friend-suggestion job: every user (or a given list) -> top-k suggestions in Parquet shards.
 
-Pipeline (the same for both engines): load the bundle through :class:`~socialgraph.predictor.Predictor`, embed
-every user once, build the ANN index once, then for each block of users (a shard) run
-:meth:`~socialgraph.jobs.scorer.ShardScorer.run` and write the shard atomically. ``engine="local"`` runs the shards
-in this process; ``engine="ray"`` runs them on Ray Data (``map_batches`` over shard numbers with actors that hold
-the scorer, shipped once through the object store). A shard's content depends only on its users, so both engines,
-and an interrupted run finished with ``resume=True``, write identical shards.
+The job is :meth:`Predictor.suggest <socialgraph.predictor.Predictor.suggest>` for every user, run in blocks: load
+the bundle through :class:`~socialgraph.predictor.Predictor`, take its suggestion pipeline
+(:meth:`~socialgraph.predictor.Predictor.suggestion_pipeline`: user states computed and the ANN index built once),
+then for each block of users (a shard) run :meth:`~socialgraph.predictor.suggestions.SuggestionPipeline.run` and
+write the shard atomically. The job uses nothing but the predictor's public API, so a user's rows here are the
+suggestions ``Predictor.suggest`` gives that user. ``engine="local"`` runs the shards in this process;
+``engine="ray"`` runs them on Ray Data (``map_batches`` over shard numbers with actors that hold the pipeline,
+shipped once through the object store). A shard's content depends only on its users, so both engines, and an
+interrupted run finished with ``resume=True``, write identical shards.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -22,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from socialgraph.jobs.output import FORMAT_VERSION, JobError, finish, prepare, write_shard
-from socialgraph.jobs.scorer import CandidateConfig, ShardScorer
+from socialgraph.predictor import CandidateConfig, Predictor, SuggestionPipeline
 
 ENGINES = ("local", "ray")
 
@@ -215,8 +218,6 @@ def _plan(job: _Job, predictor) -> tuple[dict, np.ndarray]:
 
 
 def _run(job: _Job, start: float) -> dict:
-    from socialgraph.predictor import Predictor
-
     predictor = Predictor.load(job.bundle)
     plan, rows = _plan(job, predictor)
     todo = prepare(job.out, plan, job.resume, job.overwrite)
@@ -224,17 +225,27 @@ def _run(job: _Job, start: float) -> dict:
     embed_seconds = 0.0
     if todo:
         t = time.time()
-        scorer = ShardScorer.from_predictor(predictor, job.cfg)
+        pipeline = _lean(predictor.suggestion_pipeline(job.cfg))
         embed_seconds = time.time() - t
-        del predictor  # the scorer holds what the shards need; free the encoded inputs and attributes
+        del predictor  # the pipeline holds what the shards need; free the encoded inputs and attributes
         if job.engine == "local":
-            _run_local(scorer, rows, bounds, todo, job.out, job.progress)
+            _run_local(pipeline, rows, bounds, todo, job.out, job.progress)
         else:
-            _run_ray(scorer, rows, bounds, todo, job.out, job.workers)
+            _run_ray(pipeline, rows, bounds, todo, job.out, job.workers)
     manifest = finish(job.out, plan, [b - a for a, b in bounds])
     manifest["_run"] = {"engine": job.engine, "seconds": round(time.time() - start, 2),
                         "embed_and_index_seconds": round(embed_seconds, 2), "shards_run": len(todo)}
     return manifest
+
+
+def _lean(pipeline: SuggestionPipeline) -> SuggestionPipeline:
+    """The pipeline with its index built and its scorer holding only the inputs it reads (what Ray ships)."""
+    pipeline.serialised_index()
+    return replace(pipeline, scorer=pipeline.scorer.lean())
+
+
+def _shard(pipeline: SuggestionPipeline, rows: np.ndarray) -> pd.DataFrame:
+    return pipeline.run(rows).frame(pipeline.user_ids)
 
 
 @contextlib.contextmanager
@@ -256,24 +267,24 @@ def _threads(n: Optional[int]):
         faiss.omp_set_num_threads(before_faiss)
 
 
-def _run_local(scorer: ShardScorer, rows: np.ndarray, bounds: list, todo: list[int], out: Path,
+def _run_local(pipeline: SuggestionPipeline, rows: np.ndarray, bounds: list, todo: list[int], out: Path,
                progress: bool) -> None:
     from tqdm.auto import tqdm
 
     for i in tqdm(todo, desc="suggest (local)", unit="shard", disable=not progress):
         a, b = bounds[i]
-        write_shard(out, i, scorer.run(rows[a:b]))
+        write_shard(out, i, _shard(pipeline, rows[a:b]))
 
 
 class _ShardWorker:
-    """A Ray Data actor: holds the scorer (fetched once from the object store) and writes the shards it gets."""
+    """A Ray Data actor: holds the pipeline (fetched once from the object store) and writes the shards it gets."""
 
     def __init__(self, holder: list, rows_holder: list, bounds: list, out: str) -> None:
         import ray
         import torch
 
         torch.set_num_threads(1)  # one CPU per actor: threads would only fight over it
-        self.scorer = ray.get(holder[0])
+        self.pipeline = ray.get(holder[0])
         self.rows = ray.get(rows_holder[0])
         self.bounds, self.out = bounds, Path(out)
 
@@ -281,11 +292,11 @@ class _ShardWorker:
         written = []
         for i in batch["shard"].tolist():
             a, b = self.bounds[i]
-            written.append(write_shard(self.out, i, self.scorer.run(self.rows[a:b])))
+            written.append(write_shard(self.out, i, _shard(self.pipeline, self.rows[a:b])))
         return {"shard": batch["shard"], "rows": np.asarray(written, dtype=np.int64)}
 
 
-def _run_ray(scorer: ShardScorer, rows: np.ndarray, bounds: list, todo: list[int], out: Path,
+def _run_ray(pipeline: SuggestionPipeline, rows: np.ndarray, bounds: list, todo: list[int], out: Path,
              workers: int) -> None:
     import ray
 
@@ -298,7 +309,7 @@ def _run_ray(scorer: ShardScorer, rows: np.ndarray, bounds: list, todo: list[int
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
         started = True
     try:
-        holder, rows_holder = [ray.put(scorer)], [ray.put(rows)]
+        holder, rows_holder = [ray.put(pipeline)], [ray.put(rows)]
         ds = ray.data.from_items([{"shard": i} for i in todo], override_num_blocks=len(todo))
         ds = ds.map_batches(_ShardWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
                             fn_constructor_args=(holder, rows_holder, bounds, str(out.resolve())))

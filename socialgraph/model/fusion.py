@@ -69,7 +69,7 @@ class ModalityFusion(nn.Module):
     def weights(self, x: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
         """Per-row modality weights ``[n, M+1]`` (column 0 is the fallback token), zero where a modality is
         missing. For ``concat`` the weights are the share of each modality's contribution norm."""
-        n = _rows(x, mask, self.fallback)
+        n = _rows(mask)
         h, p = self._stack(x, mask, n)
         if self.mode == "attention":
             logits = self.score(h).squeeze(-1)
@@ -82,7 +82,7 @@ class ModalityFusion(nn.Module):
 
     def forward(self, x: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
         """Fused ``[n, dim]`` from ``x[m]`` ``[n, d_m]`` and presence ``mask[m]`` ``[n]``."""
-        n = _rows(x, mask, self.fallback)
+        n = _rows(mask)
         h, p = self._stack(x, mask, n)
         if self.mode == "concat":
             return self.out((h * p.unsqueeze(-1)).flatten(1))
@@ -96,7 +96,8 @@ def _safe(name: str) -> str:
     return name.replace(".", "_").replace(":", "__")
 
 
-def _rows(x: dict[str, Tensor], mask: dict[str, Tensor], ref: Tensor) -> int:
+def _rows(mask: dict[str, Tensor]) -> int:
+    """Number of rows, read from the first modality's mask (every modality has one entry per row)."""
     if not mask:
         raise ValueError("fusion needs at least one modality; pass the number of rows through an id embedding")
     return int(next(iter(mask.values())).shape[0])

@@ -31,17 +31,17 @@ positive pair never sees its own edge.
 """
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
+from socialgraph.data.adjacency import GraphArrays, as_graph_arrays, sorted_csr
+
 try:  # compiled kernels; without numba the scipy formulation below gives the same numbers, slowly
-    from socialgraph.model import pair_kernels as _kernels
+    from socialgraph.data import kernels as _kernels
 except ImportError:  # pragma: no cover - numba is a dependency
     _kernels = None
 
@@ -68,23 +68,16 @@ class PairStructure:
     one_sided: Optional[torch.Tensor] = None
 
 
-def adjacency_from_edges(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
-    """Symmetric binary CSR adjacency of undirected ``edges`` ``[E, 2]`` (duplicates merged, no self-loops)."""
-    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    e = e[e[:, 0] != e[:, 1]]
-    a = sp.csr_matrix((np.ones(2 * len(e), dtype=np.float32), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
-                      shape=(num_nodes, num_nodes))
-    a.sum_duplicates()
-    a.data[:] = 1.0
-    return a
-
-
-def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarray] = None,
+def pair_structure(graph: Union[sp.csr_matrix, GraphArrays], pairs: np.ndarray, *,
                    leave_out: Optional[np.ndarray] = None, completion: int = 0) -> PairStructure:
-    r"""Structural features of ``pairs`` ``[B, 2]`` in the graph ``adj`` (see the module docstring).
+    r"""Structural features of ``pairs`` ``[B, 2]`` in the graph ``graph`` (see the module docstring).
 
-    ``leave_out`` (bool ``[B]``) marks pairs that are edges of ``adj`` and must be described as if their own edge
-    were absent (and only their own: every other edge stays). This is how a training step can compute the
+    ``graph`` is the symmetric binary adjacency (CSR) or its :class:`~socialgraph.data.adjacency.GraphArrays`: a
+    matrix gets its per-graph arrays (degrees, weights: O(nnz) work) computed for this call, so a caller scoring
+    the same graph many times computes :func:`~socialgraph.data.adjacency.graph_arrays` once and passes that.
+
+    ``leave_out`` (bool ``[B]``) marks pairs that are edges of the graph and must be described as if their own
+    edge were absent (and only their own: every other edge stays). This is how a training step can compute the
     features of its positive pairs on the whole training graph without any pair seeing its answer. Common
     neighbours (hence CN, AA, RA and the pooling rows) do not involve the edge ``(u, v)``; the rest is corrected
     exactly: both degrees lose one, and the 3-step walks that use the edge are subtracted,
@@ -96,10 +89,8 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
     with :math:`w = 1/d` (a walk ``u, a, b, v`` uses the edge iff ``a = v`` or ``b = u``; the inner nodes of every
     other walk are neither ``u`` nor ``v``, so their degrees are unchanged).
 
-    ``deg`` is accepted for compatibility and not needed: degrees and the other per-graph arrays are cached per
-    adjacency object (a matrix must not be modified in place between calls). Pairs sharing their first user are
-    cheap (the 2-hop expansion behind the 3-path count is shared, see :mod:`socialgraph.model.pair_kernels`);
-    any order gives the same numbers.
+    Pairs sharing their first user are cheap (the 2-hop expansion behind the 3-path count is shared, see
+    :mod:`socialgraph.data.kernels`); any order gives the same numbers.
 
     ``completion > 0`` also lists up to that many one-sided neighbours per end (``PairStructure.one_sided``). A
     pair's own edge never makes an end its own one-sided neighbour, so ``leave_out`` needs no correction there."""
@@ -107,47 +98,67 @@ def pair_structure(adj: sp.csr_matrix, pairs: np.ndarray, deg: Optional[np.ndarr
     if completion < 0:
         raise ValueError(f"completion must be >= 0 (one-sided neighbours per end), got {completion}")
     if _kernels is None:
-        adj = _sorted_csr(adj)
-        out = _pair_structure_scipy(adj, pairs, np.diff(adj.indptr).astype(np.float32) if deg is None else deg,
-                                    leave_out)
+        adj = graph.adj if isinstance(graph, GraphArrays) else sorted_csr(graph)
+        out = _pair_structure_scipy(adj, pairs, np.diff(adj.indptr).astype(np.float32), leave_out)
         out.one_sided = _one_sided_scipy(adj, pairs, completion) if completion else None
         return out
-    g = _graph_arrays(adj)
-    adj, deg, w_aa, w_ra, vol2 = g.adj, g.deg, g.w_aa, g.w_ra, g.vol2
+    g = as_graph_arrays(graph)
+    cn_i, aa, ra, cols = _common_neighbours(g, pairs)
+    p3_i, p3w = _paths3(g, pairs)
+    cn = cn_i.astype(np.float32)
+    p3, du, dv = p3_i.astype(np.float32), g.deg[pairs[:, 0]], g.deg[pairs[:, 1]]
+    if leave_out is not None:
+        p3, p3w, du, dv = _without_own_edge(leave_out, pairs, p3, p3w, g.deg, _walk_sum(g.adj, g.w_walk))
+    feats = _features(cn, aa, ra, p3, p3w, du, dv)
+    return PairStructure(torch.from_numpy(feats), _pooling_rows(cn_i, cols, g.num_nodes),
+                         _one_sided(g, pairs, completion) if completion else None)
+
+
+def _common_neighbours(g: GraphArrays, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair, CN (int64), AA and RA (float32) with the compiled kernel, and the common neighbours of every pair
+    one after the other (int64, sorted within a pair)."""
     b = len(pairs)
     u, v = pairs[:, 0], pairs[:, 1]
-    indptr, indices = adj.indptr, adj.indices
-    dmin = np.minimum(deg[u], deg[v]).astype(np.int64)
+    indptr, indices = g.adj.indptr, g.adj.indices
+    dmin = np.minimum(g.deg[u], g.deg[v]).astype(np.int64)
     starts = np.zeros(b, np.int64)
     np.cumsum(dmin[:-1], out=starts[1:])
     buf = np.empty(int(dmin.sum()), dtype=indices.dtype)
     cn_i = np.empty(b, np.int64)
     aa, ra = np.empty(b, np.float32), np.empty(b, np.float32)
-    _kernels.common_neighbours(indptr, indices, w_aa, w_ra, u, v, starts, buf, cn_i, aa, ra)
+    _kernels.common_neighbours(indptr, indices, g.w_aa, g.w_ra, u, v, starts, buf, cn_i, aa, ra)
     offsets = np.zeros(b + 1, np.int64)
     np.cumsum(cn_i, out=offsets[1:])
     cols = np.empty(int(offsets[-1]), np.int64)
     _kernels.compact(buf, starts, cn_i, offsets[:-1], cols)
+    return cn_i, aa, ra, cols
+
+
+def _paths3(g: GraphArrays, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair, the 3-path count (int64) and the inverse-degree weighted 3-path sum (float64), with zeroed
+    scratch counters of this call's own."""
+    b = len(pairs)
     p3_i, p3w = np.empty(b, np.int64), np.empty(b, np.float64)
     if b:
-        scratch, scratch_w = _scratch(adj.shape[0])
-        _kernels.paths3(indptr, indices, vol2, g.w_walk, u, v, np.argsort(u, kind="stable"), scratch, scratch_w,
-                        p3_i, p3w)
-    cn = cn_i.astype(np.float32)
-    p3, du, dv = p3_i.astype(np.float32), deg[u], deg[v]
-    if leave_out is not None:
-        p3, p3w, du, dv = _without_own_edge(leave_out, pairs, p3, p3w, deg, _walk_sum(adj, g.w_walk))
-    feats = _features(cn, aa, ra, p3, p3w, du, dv)
-    norm = (1.0 / np.sqrt(np.maximum(cn, 1.0))).astype(np.float32)
+        n = g.num_nodes
+        u = pairs[:, 0]
+        _kernels.paths3(g.adj.indptr, g.adj.indices, g.vol2, g.w_walk, u, pairs[:, 1], np.argsort(u, kind="stable"),
+                        np.zeros(n, np.int32), np.zeros(n, np.float64), p3_i, p3w)
+    return p3_i, p3w
+
+
+def _pooling_rows(cn_i: np.ndarray, cols: np.ndarray, n: int) -> torch.Tensor:
+    """``PairStructure.common``: sparse ``[B, n]`` with ``1 / sqrt(CN)`` at each pair's common neighbours."""
+    b = len(cn_i)
+    norm = (1.0 / np.sqrt(np.maximum(cn_i.astype(np.float32), 1.0))).astype(np.float32)
     rows = np.repeat(np.arange(b, dtype=np.int64), cn_i)
     idx = torch.from_numpy(np.stack([rows, cols]))
     # Rows in pair order, columns sorted within a row: already coalesced, no sort needed.
-    c = torch.sparse_coo_tensor(idx, torch.from_numpy(norm[rows]), size=(b, adj.shape[0]), is_coalesced=True,
-                                check_invariants=False)
-    return PairStructure(torch.from_numpy(feats), c, _one_sided(g, pairs, completion) if completion else None)
+    return torch.sparse_coo_tensor(idx, torch.from_numpy(norm[rows]), size=(b, n), is_coalesced=True,
+                                   check_invariants=False)
 
 
-def _one_sided(g: "_GraphArrays", pairs: np.ndarray, k: int) -> torch.Tensor:
+def _one_sided(g: GraphArrays, pairs: np.ndarray, k: int) -> torch.Tensor:
     """``PairStructure.one_sided`` with the compiled kernel."""
     out = np.empty((3, 2 * k * len(pairs)), np.int64)
     m = _kernels.one_sided(g.adj.indptr, g.adj.indices, g.deg, np.ascontiguousarray(pairs[:, 0]),
@@ -176,70 +187,6 @@ def _one_sided_scipy(adj: sp.csr_matrix, pairs: np.ndarray, k: int) -> torch.Ten
     both = np.concatenate(parts, axis=1)
     both = both[:, np.argsort(both[0], kind="stable")]  # pair order, the first end's side before the second's
     return torch.from_numpy(both)
-
-
-def _sorted_csr(adj: sp.spmatrix) -> sp.csr_matrix:
-    """``adj`` as CSR with sorted neighbour lists (the same object when it already is one)."""
-    if not sp.isspmatrix_csr(adj) and not isinstance(adj, sp.csr_array):
-        adj = sp.csr_matrix(adj)
-    if not adj.has_sorted_indices:
-        adj = adj.sorted_indices()
-    return adj
-
-
-@dataclass
-class _GraphArrays:
-    """Per-graph arrays the kernels read, computed once per adjacency object (O(nnz) work that a call scoring a
-    handful of pairs must not repeat)."""
-
-    adj: sp.csr_matrix      # sorted neighbour lists
-    deg: np.ndarray         # float32 degrees
-    w_aa: np.ndarray        # float32 1 / log(max(d, 2)), the scipy formulation's rounding
-    w_ra: np.ndarray        # float32 1 / max(d, 1)
-    w_walk: np.ndarray      # float64 1 / max(d, 1), the 3-step walk's weights
-    vol2: np.ndarray        # int64 sum of the neighbours' degrees (work of one 2-hop expansion)
-    indptr: np.ndarray      # the arrays of the object the entry was made for: a changed matrix is noticed
-    indices: np.ndarray
-    binary_simple: bool     # every stored value is 1 and there is no self-loop
-
-
-_GRAPHS: "dict[int, tuple[weakref.ref, _GraphArrays]]" = {}
-_LOCAL = threading.local()
-
-
-def _graph_arrays(adj: sp.spmatrix) -> _GraphArrays:
-    key = id(adj)
-    hit = _GRAPHS.get(key)
-    if hit is not None:
-        ref, g = hit
-        if ref() is adj and getattr(adj, "indptr", None) is g.indptr and getattr(adj, "indices", None) is g.indices:
-            return g
-    src = adj
-    adj = _sorted_csr(adj)
-    deg = np.diff(adj.indptr).astype(np.float32)  # binary adjacency: row lengths are the degrees
-    w_aa = (1.0 / np.log(np.maximum(deg, 2.0))).astype(np.float32)
-    w_ra = (1.0 / np.maximum(deg, 1.0)).astype(np.float32)
-    vol2 = np.add.reduceat(np.r_[deg[adj.indices].astype(np.int64), 0], adj.indptr[:-1]) * (np.diff(adj.indptr) > 0)
-    rows = np.repeat(np.arange(adj.shape[0]), np.diff(adj.indptr))
-    simple = bool(np.all(adj.data == 1) and not np.any(rows == adj.indices))
-    w_walk = 1.0 / np.maximum(deg.astype(np.float64), 1.0)
-    g = _GraphArrays(adj, deg, w_aa, w_ra, w_walk, vol2.astype(np.int64), getattr(src, "indptr", None),
-                     getattr(src, "indices", None), simple)
-    try:
-        ref = weakref.ref(src, lambda _, k=key, graphs=_GRAPHS: graphs.pop(k, None))  # safe at shutdown
-    except TypeError:  # not weak-referenceable: do not cache
-        return g
-    _GRAPHS[key] = (ref, g)
-    return g
-
-
-def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Zeroed int32 and float64 ``[n]`` counters for :func:`~socialgraph.model.pair_kernels.paths3`, one pair per
-    thread (the kernel leaves them zeroed)."""
-    s = getattr(_LOCAL, "scratch", None)
-    if s is None or len(s[0]) < n:
-        s = _LOCAL.scratch = (np.zeros(n, np.int32), np.zeros(n, np.float64))
-    return s
 
 
 def _walk_sum(adj: sp.csr_matrix, w: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-from socialgraph.model.pairwise import adjacency_from_edges
+from socialgraph.data.adjacency import adjacency_from_edges
 
 # Below this many users a dense eigendecomposition is faster and always converges.
 _DENSE_MAX = 1500

@@ -1,6 +1,9 @@
-"""Prediction over a trained bundle: :class:`Predictor` (score, suggest, explain, new users, content)."""
+"""Prediction over a trained bundle: :class:`Predictor` (score, suggest, explain, new users, content) and the one
+suggestion pipeline it shares with the offline job."""
+from socialgraph.predictor.errors import HiddenUserError, UnknownUserError
 from socialgraph.predictor.explanation import Explanation, SideExplanation
-from socialgraph.predictor.predictor import HiddenUserError, Predictor, Suggestion, UnknownUserError
+from socialgraph.predictor.predictor import Predictor, Suggestion
+from socialgraph.predictor.suggestions import CandidateConfig, SuggestionPipeline, SuggestionTable
 
-__all__ = ["Explanation", "HiddenUserError", "Predictor", "SideExplanation", "Suggestion",
-           "UnknownUserError"]
+__all__ = ["CandidateConfig", "Explanation", "HiddenUserError", "Predictor", "SideExplanation", "Suggestion",
+           "SuggestionPipeline", "SuggestionTable", "UnknownUserError"]

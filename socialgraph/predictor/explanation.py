@@ -74,3 +74,8 @@ class Explanation:
 def _plain(x: Any) -> Any:
     """numpy scalars as Python ones, so JSON and equality behave."""
     return x.item() if hasattr(x, "item") else x
+
+
+def plain(x: Any) -> Any:
+    """A numpy scalar id as the Python value it holds (ids in results print and serialise as the caller gave them)."""
+    return x.item() if hasattr(x, "item") else x

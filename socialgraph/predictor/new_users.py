@@ -1,15 +1,19 @@
 """Turning a brand-new user's raw features into model inputs with a bundle's fitted encoders (no retraining)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import torch
 
 from socialgraph.data.graph import SocialGraph
 from socialgraph.data.schema import AttributeTable, Role
-from socialgraph.model.social_model import NodeInputs
 from socialgraph.bundle.fitted import FittedModel
 from socialgraph.bundle.inputs import to_inputs
+from socialgraph.model.social_model import NodeInputs
+from socialgraph.model.spectral import extend_positions
 
 
 def feature_row(graph: SocialGraph, features: dict) -> pd.DataFrame:
@@ -56,3 +60,28 @@ def encode_row(fitted: FittedModel, frame: pd.DataFrame, items: list) -> NodeInp
         engagements = sp.csr_matrix((np.ones(len(cols)), (np.zeros(len(cols), np.int64), cols)),
                                     shape=(1, graph.num_items))
     return to_inputs(enc.transform(AttributeTable(frame, roles), engagements=engagements), 1)
+
+
+def append_user(fitted: FittedModel, row_frame: pd.DataFrame, user_id, friend_rows: np.ndarray, items: list) -> None:
+    """Add one user to ``fitted`` in place, as its last row: its encoded inputs (no trained id vector:
+    ``known=False``), its spectral positions from its friends' (``friend_rows``), its id and its attribute row.
+    The caller adds its friendships."""
+    g = fitted.graph
+    encoded = encode_row(fitted, row_frame, items)
+    users = fitted.encoded.users
+    n = users.num
+    known = torch.ones(n, dtype=torch.bool) if users.known is None else users.known
+    positions = None if users.positions is None else torch.cat(
+        [users.positions, torch.from_numpy(extend_positions(users.positions.numpy(), friend_rows))[None]])
+    new_users = NodeInputs(n + 1, {m: torch.cat([users.x[m], encoded.x[m]]) for m in users.x},
+                           {m: torch.cat([users.mask[m], encoded.mask[m]]) for m in users.mask},
+                           torch.cat([known, torch.zeros(1, dtype=torch.bool)]), positions)
+    fitted.encoded = replace(fitted.encoded, users=new_users)
+    attrs = None if g.user_attrs is None else AttributeTable(
+        pd.concat([g.user_attrs.frame, row_frame], ignore_index=True), dict(g.user_attrs.roles))
+    old = np.asarray(g.user_ids)
+    if np.issubdtype(old.dtype, np.number) and isinstance(user_id, (int, np.integer)):
+        ids = np.r_[old, np.asarray([user_id], dtype=old.dtype)]
+    else:
+        ids = np.asarray(list(old) + [user_id], dtype=object)
+    fitted.graph = replace(g, user_ids=ids, user_attrs=attrs)

@@ -17,37 +17,21 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from socialgraph.data.graph import SocialGraph, canonical_pairs
-from socialgraph.data.schema import AttributeTable
-from socialgraph.eval.heuristics import score_pairs as heuristic_scores
-from socialgraph.model.graph_encoder import FRIEND
-from socialgraph.model.pairwise import adjacency_from_edges, pair_structure
-from socialgraph.model.social_model import NodeInputs
-from socialgraph.model.spectral import extend_positions
 from socialgraph.bundle.calibration import Calibration
-from socialgraph.predictor.candidates import fof_candidates, merge_candidates, normalise, pair_keys, pair_member
-from socialgraph.predictor.embed import node_states
-from socialgraph.predictor.explanation import Explanation, SideExplanation
-from socialgraph.predictor.new_users import encode_row, feature_row
-from socialgraph.predictor.reasons import suggestion_reasons
-from socialgraph.predictor.visibility import VisibleGraph, hides_edges, visible_friends, visible_graph
 from socialgraph.bundle.fitted import FittedModel
+from socialgraph.data.adjacency import adjacency_from_edges, pair_keys
+from socialgraph.data.graph import SocialGraph, canonical_pairs
+from socialgraph.model.pair_scorer import PairScorer
+from socialgraph.predictor.candidates import normalise
+from socialgraph.predictor.embed import node_states
+from socialgraph.predictor.errors import HiddenUserError, UnknownUserError
+from socialgraph.predictor.explain import PairExplainer
+from socialgraph.predictor.explanation import Explanation, plain
+from socialgraph.predictor.new_users import append_user, feature_row
+from socialgraph.predictor.reasons import headlines, suggestion_reasons
+from socialgraph.predictor.suggestions import CandidateConfig, SuggestionPipeline, SuggestionTable
 
 PairsLike = Union[np.ndarray, Sequence[Sequence[Any]], pd.DataFrame]
-
-
-class UnknownUserError(KeyError):
-    """An external user id the predictor does not know."""
-
-    def __str__(self) -> str:  # KeyError would print the message with quotes around it
-        return str(self.args[0]) if self.args else "unknown user"
-
-
-class HiddenUserError(UnknownUserError):
-    """A user hidden from the asker, given where only a visible one may be (an end of an explained pair).
-
-    A subclass of :class:`UnknownUserError`, so that a service answering "unknown user" for both gives the asker no
-    way to tell a hidden user from one that does not exist."""
 
 
 @dataclass
@@ -59,6 +43,11 @@ class Suggestion:
     mutual_friends: int = 0
     reasons: list[str] = field(default_factory=list)
 
+    @property
+    def reason(self) -> str:
+        """The headline reason, the one the offline job writes (``"3 mutual friends"``, ``"similar interests"``)."""
+        return str(headlines([self.mutual_friends])[0])
+
 
 class Predictor:
     """Score, suggest and explain friendships with a trained model.
@@ -68,13 +57,16 @@ class Predictor:
         hidden: external ids of users who must never be suggested nor shown as mutual friends.
         blocked: extra external-id pairs never to suggest to each other (the graph's own ``blocked`` always apply).
         layerwise: compute user states block by block (default: for graphs of 100,000 users and more).
+        candidate_config: how :meth:`suggest` finds and keeps suggestions (the job's settings are the same
+            :class:`~socialgraph.predictor.suggestions.CandidateConfig`).
     """
 
     def __init__(self, fitted: FittedModel, *, hidden: Iterable = (), blocked: Optional[PairsLike] = None,
-                 layerwise: Optional[bool] = None) -> None:
+                 layerwise: Optional[bool] = None, candidate_config: Optional[CandidateConfig] = None) -> None:
         self.fitted = fitted
         self.calibration = Calibration.from_metrics(fitted.metrics)
         self.layerwise = layerwise
+        self.candidate_config = candidate_config or CandidateConfig()
         g = fitted.graph
         self._friend_pairs = canonical_pairs(np.r_[g.friends.reshape(-1, 2), np.asarray(fitted.mp_edges).reshape(-1, 2)])
         own = np.zeros((0, 2), np.int64) if g.blocked is None else np.asarray(g.blocked, np.int64).reshape(-1, 2)
@@ -97,7 +89,7 @@ class Predictor:
             bundle: the bundle folder written by ``socialgraph train`` / :func:`~socialgraph.bundle.format.save_bundle`.
             key: the signing key (default ``$SOCIALGRAPH_BUNDLE_KEY``); with one, the bundle's ``manifest.sig`` must
                 verify, without one it is not checked (see :mod:`socialgraph.bundle.format`).
-            **kwargs: passed to :class:`Predictor` (``hidden``, ``blocked``, ``layerwise``).
+            **kwargs: passed to :class:`Predictor` (``hidden``, ``blocked``, ``layerwise``, ``candidate_config``).
         """
         from socialgraph.bundle.format import load_bundle
 
@@ -109,9 +101,10 @@ class Predictor:
         self._friend_adj: Optional[sp.csr_matrix] = None
         self._friend_keys: Optional[np.ndarray] = None
         self._blocked_keys: Optional[np.ndarray] = None
-        # The last asker's view (graph without their hidden users) and its user states: explaining many pairs
-        # for one asker computes it once.
-        self._view: Optional[tuple[VisibleGraph, dict[str, torch.Tensor]]] = None
+        self._scorer: Optional[PairScorer] = None
+        self._pipeline: Optional[SuggestionPipeline] = None
+        # Explanations keep the last asker's view (the graph without their hidden users and its user states).
+        self._explainer: Optional[PairExplainer] = None
 
     # ------------------------------------------------------------------ graph state
     @property
@@ -153,6 +146,7 @@ class Predictor:
     def hide(self, ids: Iterable) -> None:
         """Never suggest these users, nor show them as mutual friends."""
         self._hidden.update(self.rows(list(ids)).tolist())
+        self._pipeline = None
 
     def block(self, pairs: PairsLike) -> None:
         """Never suggest the users of each pair to each other."""
@@ -162,6 +156,7 @@ class Predictor:
         """:meth:`block` for pairs of user rows ``[P, 2]``."""
         self._blocked = np.r_[self._blocked, np.asarray(rows, dtype=np.int64).reshape(-1, 2)]
         self._blocked_keys = None
+        self._pipeline = None
 
     def rows(self, ids: Iterable, what: str = "user") -> np.ndarray:
         """Rows of external ids; :class:`UnknownUserError` names the first unknown one."""
@@ -218,19 +213,17 @@ class Predictor:
             self._unit = normalise(self.user_embeddings())
         return self._unit
 
-    @torch.inference_mode()
-    def link_logits(self, pairs: np.ndarray, batch_size: int = 16384) -> np.ndarray:
-        """Raw link logits of user-*row* pairs ``[P, 2]`` with the full scorer (as ``FittedModel.link_logits``,
-        identical values). ``batch_size`` pairs per scorer call: ~16k keeps the MLP's activations in cache."""
-        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-        z = self.embeddings()["user"]
-        adj = self.adjacency
-        model, users = self.fitted.model, self.fitted.encoded.users
-        k = model.config.link_completion
-        out = [model.score_links(z, torch.from_numpy(pairs[i:i + batch_size]),
-                                 pair_structure(adj, pairs[i:i + batch_size], completion=k), users).numpy()
-               for i in range(0, len(pairs), batch_size)]
-        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+    def pair_scorer(self) -> PairScorer:
+        """The link scorer over the current user states and friend graph (kept until users or edges change)."""
+        if self._scorer is None:
+            self._scorer = PairScorer(self.fitted.model, self.embeddings()["user"], self.adjacency,
+                                      self.fitted.encoded.users)
+        return self._scorer
+
+    def link_logits(self, pairs: np.ndarray) -> np.ndarray:
+        """Raw link logits of user-*row* pairs ``[P, 2]`` with the full scorer (:meth:`PairScorer.logits`; the
+        same values as ``FittedModel.link_logits``)."""
+        return self.pair_scorer().logits(pairs)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return self.calibration(logits)
@@ -267,71 +260,51 @@ class Predictor:
                     self.add_user(features[x], user_id=x)
 
     # ------------------------------------------------------------------ suggestions
-    def suggest(self, user: Any, k: int = 20, *, exclude: Iterable = (), candidates: Optional[Iterable] = None,
-                hidden: Iterable = (), fof: int = 200, ann: int = 100) -> list[Suggestion]:
-        """The ``k`` most likely new friends of ``user``, best first.
+    def suggestion_pipeline(self, config: Optional[CandidateConfig] = None) -> SuggestionPipeline:
+        """The suggestion pipeline over this predictor's users, filters and hidden users (see
+        :mod:`~socialgraph.predictor.suggestions`): what :meth:`suggest` runs for one user and the offline job
+        for every user. ``config`` defaults to the predictor's ``candidate_config``."""
+        if config is not None and config != self.candidate_config:
+            return self._pipeline_for(config)
+        if self._pipeline is None:
+            self._pipeline = self._pipeline_for(self.candidate_config)
+        return self._pipeline
 
-        Candidates are ``candidates`` (external ids) when given, else the ``fof`` best friends-of-friends by
-        Adamic-Adar plus the ``ann`` nearest users by embedding. Never suggested: the user, existing friends,
-        blocked pairs, hidden users (the predictor's and ``hidden``), and ``exclude``. Hidden users count nowhere
-        in what a suggestion says: friends-of-friends are ranked, and mutual friends counted, on the graph without
-        them (a user reached only through a hidden friend is not proposed as a friend of a friend).
+    def _pipeline_for(self, config: CandidateConfig) -> SuggestionPipeline:
+        scorer = self.pair_scorer()
+        if config.score_batch != scorer.batch_size:
+            scorer = replace(scorer, batch_size=config.score_batch)
+        return SuggestionPipeline(config, scorer, self.unit_embeddings(), self.friend_keys(), self.blocked_keys(),
+                                  self.hidden_rows, self.calibration, np.asarray(self.graph.user_ids))
+
+    def suggest(self, user: Any, k: Optional[int] = None, *, exclude: Iterable = (),
+                candidates: Optional[Iterable] = None, hidden: Iterable = ()) -> list[Suggestion]:
+        """The ``k`` (default: ``candidate_config.k``) most likely new friends of ``user``, best first.
+
+        Candidates are ``candidates`` (external ids) when given, else the best friends-of-friends and the nearest
+        users by embedding (``candidate_config``). Never suggested: the user, existing friends, blocked pairs,
+        hidden users (the predictor's and ``hidden``), and ``exclude``. Hidden users count nowhere in what a
+        suggestion says: friends-of-friends are ranked, and mutual friends counted, on the graph without them (a
+        user reached only through a hidden friend is not proposed as a friend of a friend). The offline job gives
+        every user exactly these suggestions.
         """
+        k = self.candidate_config.k if k is None else k
         if k <= 0:
             return []
         r = int(self.rows([user])[0])
-        hide = self._hide_set(hidden)
-        seen = self._candidate_graph(hide)
-        if candidates is not None:
-            cand = np.unique(self.rows(list(candidates)))
-            source_ann = np.zeros(len(cand), bool)
-        else:
-            f = fof_candidates(seen, np.array([r]), fof)[0] if fof > 0 else np.zeros(0, np.int64)
-            sims = self.unit_embeddings() @ self.unit_embeddings()[r]
-            sims[r] = -np.inf
-            a = np.argsort(-sims, kind="stable")[:ann] if ann > 0 else np.zeros(0, np.int64)
-            _, cand = merge_candidates(f[None, :], a[None, :])
-            source_ann = ~np.isin(cand, f)
-        keep = self._allowed(np.full(len(cand), r), cand, hide | set(self.rows(list(exclude)).tolist()))
-        cand, source_ann = cand[keep], source_ann[keep]
-        if len(cand) == 0:
-            return []
-        pairs = np.stack([np.full(len(cand), r), cand], 1)
-        logits = self.link_logits(pairs)
-        p = self.calibration(logits)
-        order = np.lexsort((cand, -self.calibration.log_odds(logits)))[:k]
-        return [self._suggestion(r, int(cand[i]), float(p[i]), bool(source_ann[i]), seen) for i in order]
+        pipeline = self.suggestion_pipeline().hiding(self.rows(list(hidden)))
+        table = pipeline.run(np.array([r]), k=k, exclude=self.rows(list(exclude)),
+                             candidates=None if candidates is None else self.rows(list(candidates)))
+        return self._suggestions(table)
 
-    def _hide_set(self, hidden: Iterable) -> frozenset:
-        """Rows hidden from this asker: the predictor's hidden users and ``hidden`` (external ids)."""
-        return frozenset(self._hidden) | frozenset(self.rows(list(hidden)).tolist())
-
-    def _candidate_graph(self, hide: frozenset) -> sp.csr_matrix:
-        """The message-passing adjacency without the hidden users' columns (see
-        :func:`~socialgraph.predictor.visibility.visible_friends`; itself when nothing is hidden)."""
-        if not hide:
-            return self.adjacency
-        return visible_friends(self.adjacency, np.fromiter(hide, np.int64, len(hide)))
-
-    def _allowed(self, users: np.ndarray, cand: np.ndarray, hide: set) -> np.ndarray:
-        n = self.num_users
-        ok = (cand != users) & ~pair_member(self.friend_keys(), users, cand, n) \
-            & ~pair_member(self.blocked_keys(), users, cand, n)
-        if hide:
-            ok &= ~np.isin(cand, np.fromiter(hide, np.int64))
-        return ok
-
-    @staticmethod
-    def _mutual(adj: sp.csr_matrix, a: int, b: int) -> np.ndarray:
-        """Common neighbours of rows ``a`` and ``b`` in ``adj`` (sorted rows)."""
-        return np.intersect1d(adj.indices[adj.indptr[a]:adj.indptr[a + 1]],
-                              adj.indices[adj.indptr[b]:adj.indptr[b + 1]])
-
-    def _suggestion(self, r: int, c: int, p: float, from_ann: bool, seen: sp.csr_matrix) -> Suggestion:
-        mutual = len(self._mutual(seen, r, c))
-        sim = float(self.unit_embeddings()[r] @ self.unit_embeddings()[c])
-        reasons = suggestion_reasons(mutual, self.graph.user_attrs, r, c, sim, from_ann)
-        return Suggestion(_plain(self.graph.user_ids[c]), p, mutual, reasons)
+    def _suggestions(self, table: SuggestionTable) -> list[Suggestion]:
+        unit, attrs, ids = self.unit_embeddings(), self.graph.user_attrs, self.graph.user_ids
+        out = []
+        for r, c, p, mutual, ann in zip(table.users.tolist(), table.candidates.tolist(), table.score.tolist(),
+                                        table.mutual.tolist(), table.from_ann.tolist()):
+            reasons = suggestion_reasons(mutual, attrs, r, c, float(unit[r] @ unit[c]), ann)
+            out.append(Suggestion(plain(ids[c]), p, mutual, reasons))
+        return out
 
     # ------------------------------------------------------------------ explanations
     @torch.no_grad()
@@ -353,76 +326,14 @@ class Predictor:
         r = self.rows([u, v])
         if r[0] == r[1]:
             raise ValueError(f"explain takes two different users; got {u!r} twice")
-        hide = self._hide_set(hidden)
+        hide = frozenset(self._hidden) | frozenset(self.rows(list(hidden)).tolist())
         for x, row in zip((u, v), r.tolist()):
             if row in hide:
                 raise HiddenUserError(f"user {x!r} is hidden from the asker; a pair with a hidden user cannot be "
                                       f"explained")
-        view, z = self._visible(hide)
-        pair = r.reshape(1, 2)
-        logit = self._logit(view.adjacency, z, pair)
-        mutual = self._mutual(view.adjacency, int(r[0]), int(r[1]))
-        heur = {m: float(heuristic_scores(view.adjacency, pair, m)[0]) for m in ("cn", "aa", "ra", "jaccard")}
-        attention = self._attention(view)
-        sides = {name: self._side(int(row), attention, hide, top_neighbours) for name, row in zip(("u", "v"), r)}
-        ids = self.graph.user_ids
-        return Explanation(_plain(ids[r[0]]), _plain(ids[r[1]]), float(self.calibration(np.array([logit]))[0]),
-                           logit, bool(pair_member(self.friend_keys(), r[:1], r[1:], self.num_users)[0]),
-                           [_plain(ids[m]) for m in mutual], heur, sides)
-
-    def _visible(self, hide: frozenset) -> tuple[VisibleGraph, dict[str, torch.Tensor]]:
-        """The graph without ``hide`` and the node states on it: the predictor's own when no hidden user has an
-        edge, else computed once per hidden set (the last one is kept)."""
-        f = self.fitted
-        rows = np.fromiter(hide, np.int64, len(hide))
-        if not hides_edges(f.mp_edges, rows, f.graph, f.mp_engagements):
-            return VisibleGraph(hide, np.asarray(f.mp_edges), f.mp_engagements, self.adjacency), self.embeddings()
-        if self._view is None or self._view[0].hidden != hide:
-            view = visible_graph(f.mp_edges, self.num_users, hide, f.graph, f.mp_engagements)
-            z = node_states(f.model, f.encoded.users, f.encoded.items, view.adjacency,
-                            lambda: view.edge_index(f.graph), layerwise=self.layerwise)
-            self._view = (view, z)
-        return self._view
-
-    def _logit(self, adj: sp.csr_matrix, z: dict[str, torch.Tensor], pair: np.ndarray) -> float:
-        """The full scorer's logit of one row pair on the graph ``adj`` with states ``z`` (as :meth:`link_logits`
-        computes it on the predictor's graph)."""
-        model = self.fitted.model
-        structure = pair_structure(adj, pair, completion=model.config.link_completion)
-        return float(model.score_links(z["user"], torch.from_numpy(pair), structure, self.fitted.encoded.users)[0])
-
-    def _attention(self, view: VisibleGraph) -> Optional[tuple[np.ndarray, np.ndarray]]:
-        f = self.fitted
-        h = f.model.input_states(f.encoded.users, f.encoded.items)
-        got = f.model.encoder.friend_attention(h if f.model.hetero else {"user": h["user"]}, view.edge_index(f.graph))
-        if got is None:
-            return None
-        ei, alpha = got
-        return ei.numpy(), alpha.mean(1).numpy()
-
-    def _side(self, row: int, attention, hide: frozenset, top: int) -> SideExplanation:
-        """One end of the pair: its modality weights (its own inputs only) and the friends it attends to most
-        (on the asker's graph; hidden users, who have no edges there, are filtered again for safety)."""
-        f = self.fitted
-        users = f.encoded.users
-        known = bool(users.known is None or bool(users.known[row]))
-        mods: dict[str, float] = {}
-        fusion = f.model.user_fusion
-        if fusion is not None:
-            one = users.rows(torch.tensor([row]))
-            w = fusion.weights(one.x, one.mask)[0].numpy()
-            mods = {name: float(x) for name, x in zip(["fallback", *fusion.names], w)}
-        nbrs: list[tuple[Any, float]] = []
-        if attention is not None:
-            ei, alpha = attention
-            into = np.flatnonzero(ei[1] == row)
-            src, a = ei[0][into], alpha[into]
-            ok = ~np.isin(src, np.fromiter(hide, np.int64, len(hide))) if hide else np.ones(len(src), bool)
-            src, a = src[ok], a[ok]
-            order = np.lexsort((src, -a))[:top]
-            ids = self.graph.user_ids
-            nbrs = [("self" if src[i] == row else _plain(ids[src[i]]), float(a[i])) for i in order]
-        return SideExplanation(_plain(self.graph.user_ids[row]), known, mods, nbrs)
+        if self._explainer is None:
+            self._explainer = PairExplainer(self)
+        return self._explainer.explain(r, hide, top_neighbours)
 
     # ------------------------------------------------------------------ new users and edges
     def add_user(self, features: dict, friends: Iterable = (), *, user_id: Any = None,
@@ -443,25 +354,9 @@ class Predictor:
                 pass
             else:
                 raise ValueError(f"user id {user_id!r} already exists; pick a new id or use add_edges")
-        row_frame = feature_row(g, features)
-        encoded = encode_row(self.fitted, row_frame, list(items))
-        users = self.fitted.encoded.users
-        n = users.num
-        known = torch.ones(n, dtype=torch.bool) if users.known is None else users.known
-        positions = None if users.positions is None else torch.cat(
-            [users.positions, torch.from_numpy(extend_positions(users.positions.numpy(), friend_rows))[None]])
-        new_users = NodeInputs(n + 1, {m: torch.cat([users.x[m], encoded.x[m]]) for m in users.x},
-                               {m: torch.cat([users.mask[m], encoded.mask[m]]) for m in users.mask},
-                               torch.cat([known, torch.zeros(1, dtype=torch.bool)]), positions)
-        self.fitted.encoded = replace(self.fitted.encoded, users=new_users)
-        attrs = None if g.user_attrs is None else AttributeTable(
-            pd.concat([g.user_attrs.frame, row_frame], ignore_index=True), dict(g.user_attrs.roles))
-        ids = np.asarray(list(g.user_ids) + [user_id], dtype=object) \
-            if not np.issubdtype(np.asarray(g.user_ids).dtype, np.number) or not isinstance(user_id, (int, np.integer)) \
-            else np.r_[g.user_ids, np.asarray([user_id], dtype=g.user_ids.dtype)]
-        self.fitted.graph = replace(g, user_ids=ids, user_attrs=attrs)
+        append_user(self.fitted, feature_row(g, features), user_id, friend_rows, list(items))
         self._new_users += 1
-        new_edges = np.stack([friend_rows, np.full(len(friend_rows), n)], 1)
+        new_edges = np.stack([friend_rows, np.full(len(friend_rows), self.num_users - 1)], 1)
         self._add_edge_rows(new_edges)
         return user_id
 
@@ -542,7 +437,3 @@ class Predictor:
     def _known(self, row: int) -> bool:
         k = self.fitted.encoded.users.known
         return k is None or bool(k[row])
-
-
-def _plain(x: Any) -> Any:
-    return x.item() if hasattr(x, "item") else x

@@ -1,7 +1,14 @@
-"""Why a suggestion is made, in words a member would read: mutual friends, shared profile fields, similar tastes."""
+"""Why a suggestion is made, in words a member would read: mutual friends, shared profile fields, similar tastes.
+
+:func:`headlines` gives the one reason every suggestion carries (what the offline job writes, and
+:attr:`Suggestion.reason <socialgraph.predictor.Suggestion>`), :func:`suggestion_reasons` the full list the Python
+API shows, which starts with the same words whenever the pair has mutual friends.
+"""
 from __future__ import annotations
 
 from typing import Optional
+
+import numpy as np
 
 from socialgraph.data.schema import AttributeTable, Role
 from socialgraph.encoders.base import is_missing
@@ -9,6 +16,25 @@ from socialgraph.encoders.base import is_missing
 #: Cosine similarity of the fused embeddings above which a suggestion reads "similar interests" even when it came
 #: from friends-of-friends rather than the nearest-neighbour search.
 SIMILAR_INTERESTS = 0.8
+
+
+def mutual_friends_label(count: int) -> str:
+    return f"{count} mutual friend{'s' if count != 1 else ''}"
+
+
+def headlines(mutual: np.ndarray) -> np.ndarray:
+    """One reason per suggestion (object array): ``"N mutual friends"``, or ``"similar interests"`` when the pair
+    has none the asker may see (it was then found through the embedding neighbours, or given as a candidate).
+
+    Args:
+        mutual: int ``[P]`` visible mutual friends of each pair.
+    """
+    mutual = np.asarray(mutual, dtype=np.int64)
+    # One string object per distinct count, shared by every row that has it (a job writes millions of rows).
+    values, inverse = np.unique(mutual, return_inverse=True)
+    labels = np.array([mutual_friends_label(c) if c > 0 else "similar interests" for c in values.tolist()],
+                      dtype=object)
+    return labels[inverse.ravel()] if len(mutual) else np.zeros(0, dtype=object)
 
 
 def suggestion_reasons(mutual: int, attrs: Optional[AttributeTable], a: int, b: int, similarity: float,
@@ -22,7 +48,7 @@ def suggestion_reasons(mutual: int, attrs: Optional[AttributeTable], a: int, b: 
         similarity: cosine similarity of the two users' fused embeddings.
         from_ann: whether the candidate came from the nearest-neighbour search.
     """
-    reasons = [f"{mutual} mutual friend{'s' if mutual != 1 else ''}"] if mutual else []
+    reasons = [mutual_friends_label(mutual)] if mutual else []
     reasons += shared_attributes(attrs, a, b)
     if from_ann or similarity >= SIMILAR_INTERESTS:
         reasons.append("similar interests")

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from socialgraph.data.adjacency import adjacency_from_edges
 from socialgraph.data.graph import SocialGraph, canonical_pairs
-from socialgraph.model.pairwise import adjacency_from_edges
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Fitting the graph autoencoder (:mod:`socialgraph.model.autoencoder`) whose states join the users' positions.
 
+:func:`fit_graph_autoencoder` is the one training loop of graph autoencoders: the positions below and the plain
+GCN / SAGE baseline (:func:`socialgraph.bench.gae.fit_gae`) both train through it.
+
 The autoencoder trains on its own, full-batch, with binary cross-entropy of :math:`g_u^\\top g_v` against as many
 uniform non-edges (PyG ``negative_sampling``) as training friendships, every one of those friendships in the graph it
 convolves over; with validation pairs, the weights with the best validation Hits@50 are kept.
@@ -29,9 +32,10 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from socialgraph.data.protocol import evaluate_link_scores
+from socialgraph.eval.link import evaluate_link_scores
 from socialgraph.model.autoencoder import GraphAutoencoder, undirected_edge_index
 from socialgraph.model.spectral import align
+from socialgraph.train.early_stopping import EarlyStopping
 
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
 
@@ -54,7 +58,7 @@ def fit_graph_autoencoder(num_nodes: int, train: np.ndarray, val: np.ndarray, va
     ei = undirected_edge_index(train)
     pos = torch.from_numpy(np.ascontiguousarray(np.asarray(train, dtype=np.int64).reshape(-1, 2)))
     val_t, neg_t = (torch.from_numpy(np.asarray(p, dtype=np.int64).reshape(-1, 2)) for p in (val, val_neg))
-    best, best_state = -1.0, None
+    keep = EarlyStopping()  # no patience: every epoch runs, the best evaluation's weights are kept
     for epoch in tqdm(range(epochs), desc=f"{conv}-gae", disable=not progress, leave=False):
         model.train()
         opt.zero_grad()
@@ -69,12 +73,9 @@ def fit_graph_autoencoder(num_nodes: int, train: np.ndarray, val: np.ndarray, va
             model.eval()
             with torch.no_grad():
                 z = model(ei)
-            h = evaluate_link_scores(model.score(z, val_t).numpy(), model.score(z, neg_t).numpy(),
-                                     ks=(50,))["hits@50"]
-            if h > best:
-                best, best_state = h, {k: v.clone() for k, v in model.state_dict().items()}
-    if best_state is not None:
-        model.load_state_dict(best_state)
+            keep.update(evaluate_link_scores(model.score(z, val_t).numpy(), model.score(z, neg_t).numpy(),
+                                             ks=(50,))["hits@50"], model)
+    keep.restore(model)
     return model.eval()
 
 

@@ -7,6 +7,8 @@ Two sources, in order of preference:
    w_{ui} [c \\in \\mathrm{cat}(i)]`. Evaluation uses the categories of held-out engagements.
 2. ``users:<column>``: a multi-hot column of the users themselves (the tags a Last.fm user applied). Evaluation
    holds out users, whose column is hidden from the model's inputs.
+
+:func:`preference_task` chooses the source and the held-out users of a run (:class:`PreferenceTask`).
 """
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import torch
 
 from socialgraph.data.graph import SocialGraph
 from socialgraph.data.schema import AttributeTable, Role
+from socialgraph.model.social_model import NodeInputs
 
 
 @dataclass
@@ -28,6 +32,58 @@ class PreferenceTargets:
     source: str
     names: list[str]
     matrix: sp.csr_matrix
+
+
+@dataclass(frozen=True)
+class PreferenceTask:
+    """What the preference head of one run learns, and whom it is judged on.
+
+    Attributes:
+        targets: the training targets: from the training engagements (``items:`` sources) or every user's own
+            column (``users:`` sources).
+        held_users: sorted user rows held out of a ``users:`` source, their column hidden from their inputs in
+            training and evaluation; ``None`` for ``items:`` sources (held-out engagements judge those) and for
+            columns that 10 users or fewer have.
+    """
+
+    targets: PreferenceTargets
+    held_users: Optional[np.ndarray] = None
+
+    @property
+    def source(self) -> str:
+        return self.targets.source
+
+    def hide_held_column(self, users: NodeInputs) -> NodeInputs:
+        """``users`` with the source column marked missing for the held-out users (the same inputs otherwise):
+        scoring them with it visible would read the answer."""
+        if self.held_users is None:
+            return users
+        modality = f"multihot:{self.source.split(':', 1)[1]}"
+        if modality not in users.mask:
+            return users
+        mask = dict(users.mask)
+        m = mask[modality].clone()
+        m[torch.from_numpy(self.held_users)] = False
+        mask[modality] = m
+        return NodeInputs(users.num, users.x, mask, users.known, users.positions)
+
+
+def preference_task(graph: SocialGraph, engagement_rows: Optional[np.ndarray], seed: int) -> Optional[PreferenceTask]:
+    """The preference task of ``graph`` (``None`` without a source, :func:`find_preference_source`).
+
+    ``items:`` sources learn from the engagements ``engagement_rows`` (the training ones). ``users:`` sources hold
+    out a tenth of the users with the column (when more than 10 have it), drawn from a stream of their own
+    (``seed + 7``), so that the choice never shifts another draw of the run."""
+    source = find_preference_source(graph)
+    if source is None:
+        return None
+    if source.startswith("items:"):
+        return PreferenceTask(preference_targets(graph, source, engagement_rows))
+    t = preference_targets(graph, source)
+    has = np.flatnonzero(np.diff(t.matrix.indptr) > 0)
+    rng = np.random.default_rng(seed + 7)
+    held = np.sort(rng.choice(has, size=max(1, len(has) // 10), replace=False)) if len(has) > 10 else None
+    return PreferenceTask(t, held)
 
 
 def find_preference_source(graph: SocialGraph) -> Optional[str]:

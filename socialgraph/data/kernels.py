@@ -1,6 +1,8 @@
-"""Compiled kernels behind :func:`socialgraph.model.pairwise.pair_structure` (numba, single-threaded).
+"""Compiled graph kernels (numba, single-threaded) behind :mod:`socialgraph.data.adjacency` and
+:func:`socialgraph.model.pairwise.pair_structure`.
 
-Both work straight on the CSR arrays of a symmetric binary adjacency with *sorted* neighbour lists.
+All work straight on the CSR arrays of a symmetric binary adjacency with *sorted* neighbour lists, and write into
+arrays the caller allocates (no state of their own).
 
 * :func:`common_neighbours`: per pair, the sorted intersection ``N(u) & N(v)`` (a linear merge when both lists
   are of similar length, a binary search of the shorter list's members in the longer one when one side is a hub),
@@ -13,6 +15,9 @@ Both work straight on the CSR arrays of a symmetric binary adjacency with *sorte
   the 2-hop of ``u``, or the mirror image.
 * :func:`one_sided`: per pair and end, the neighbours that the other end lacks (a linear merge of the two sorted
   lists), the ``k`` of lowest degree when there are more (soft common neighbours, NCNC's completion).
+* :func:`fof_topk`: per user, the ``k`` best friends-of-friends by a weighted common-neighbour sum (AA, RA, CN):
+  one 2-hop expansion into a dense accumulator and a bounded heap.
+* :func:`count_common`: per pair, ``|N(u) & N(v)|``, optionally not counting some members.
 
 No numbers change with the algorithm: counts are exact integers, AA/RA add the same float32 weights in the same
 (ascending neighbour) order as scipy's float32 sparse product did, so the features are bit-identical.
@@ -96,6 +101,78 @@ def compact(buf, starts, counts, offsets, out):
             out[o + k] = buf[s + k]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _run_end(indptr, vol2, u, v, order, i):
+    """The end ``j`` of the run ``order[i:j]`` of pairs sharing the first user ``u[order[i]]``, and whether one
+    2-hop expansion shared by the run costs less than pair-by-pair walks."""
+    m = len(order)
+    a = u[order[i]]
+    j = i
+    cost_each = 0
+    cost_run = 2 * vol2[a]
+    while j < m and u[order[j]] == a:
+        b = v[order[j]]
+        db = indptr[b + 1] - indptr[b]
+        da = indptr[a + 1] - indptr[a]
+        cost_each += min(db + vol2[a], da + vol2[b]) * 2
+        cost_run += db
+        j += 1
+    return j, cost_run <= cost_each
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _paths3_run(indptr, indices, w, a, v, order, i, j, scratch, scratch_w, out, out_w):
+    """3-paths of the pairs ``order[i:j]`` (all with first user ``a``) from one 2-hop expansion of ``a`` into the
+    scratch counters (``w[y]`` is applied when reading, not per increment); the counters are zeroed again."""
+    for k in range(indptr[a], indptr[a + 1]):
+        x = indices[k]
+        wx = w[x]
+        for t in range(indptr[x], indptr[x + 1]):
+            y = indices[t]
+            scratch[y] += 1
+            scratch_w[y] += wx
+    for q in range(i, j):
+        p = order[q]
+        b = v[p]
+        s = 0
+        sw = 0.0
+        for k in range(indptr[b], indptr[b + 1]):
+            y = indices[k]
+            s += scratch[y]
+            sw += scratch_w[y] * w[y]
+        out[p] = s
+        out_w[p] = sw
+    for k in range(indptr[a], indptr[a + 1]):
+        x = indices[k]
+        for t in range(indptr[x], indptr[x + 1]):
+            scratch[indices[t]] = 0
+            scratch_w[indices[t]] = 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _paths3_pair(indptr, indices, vol2, w, a, b, scratch):
+    """``((A^3)_{ab}, (A W A W A)_{ab})`` of one pair: mark ``N(far)``, walk the 2-hop of ``near``, whichever
+    side is cheaper (``d_far + vol2(near)``); ``scratch`` is zeroed again."""
+    near, far = a, b
+    if (indptr[a + 1] - indptr[a]) + vol2[b] < (indptr[b + 1] - indptr[b]) + vol2[a]:
+        near, far = b, a
+    for k in range(indptr[far], indptr[far + 1]):
+        scratch[indices[k]] = 1
+    s = 0
+    sw = 0.0
+    for k in range(indptr[near], indptr[near + 1]):
+        x = indices[k]
+        wx = w[x]
+        for t in range(indptr[x], indptr[x + 1]):
+            y = indices[t]
+            if scratch[y]:
+                s += 1
+                sw += wx * w[y]
+    for k in range(indptr[far], indptr[far + 1]):
+        scratch[indices[k]] = 0
+    return s, sw
+
+
 @njit(cache=True, nogil=True)
 def paths3(indptr, indices, vol2, w, u, v, order, scratch, scratch_w, out, out_w):
     """``out[i] = (A^3)_{u_i v_i}`` and ``out_w[i] = (A W A W A)_{u_i v_i}`` with ``W = diag(w)`` (the 3-paths
@@ -105,65 +182,15 @@ def paths3(indptr, indices, vol2, w, u, v, order, scratch, scratch_w, out, out_w
     m = len(order)
     i = 0
     while i < m:
-        a = u[order[i]]
-        j = i
-        cost_each = 0
-        cost_run = 2 * vol2[a]
-        while j < m and u[order[j]] == a:
-            b = v[order[j]]
-            db = indptr[b + 1] - indptr[b]
-            da = indptr[a + 1] - indptr[a]
-            cost_each += min(db + vol2[a], da + vol2[b]) * 2
-            cost_run += db
-            j += 1
-        if cost_run <= cost_each:
-            # One 2-hop expansion of u shared by the whole run (w[y] is applied when reading, not per increment).
-            for k in range(indptr[a], indptr[a + 1]):
-                x = indices[k]
-                wx = w[x]
-                for t in range(indptr[x], indptr[x + 1]):
-                    y = indices[t]
-                    scratch[y] += 1
-                    scratch_w[y] += wx
-            for q in range(i, j):
-                p = order[q]
-                b = v[p]
-                s = 0
-                sw = 0.0
-                for k in range(indptr[b], indptr[b + 1]):
-                    y = indices[k]
-                    s += scratch[y]
-                    sw += scratch_w[y] * w[y]
-                out[p] = s
-                out_w[p] = sw
-            for k in range(indptr[a], indptr[a + 1]):
-                x = indices[k]
-                for t in range(indptr[x], indptr[x + 1]):
-                    scratch[indices[t]] = 0
-                    scratch_w[indices[t]] = 0.0
+        j, shared = _run_end(indptr, vol2, u, v, order, i)
+        if shared:
+            _paths3_run(indptr, indices, w, u[order[i]], v, order, i, j, scratch, scratch_w, out, out_w)
         else:
             for q in range(i, j):
                 p = order[q]
-                b = v[p]
-                near, far = a, b  # mark N(far), walk the 2-hop of near: costs d_far + vol2(near)
-                if (indptr[a + 1] - indptr[a]) + vol2[b] < (indptr[b + 1] - indptr[b]) + vol2[a]:
-                    near, far = b, a
-                for k in range(indptr[far], indptr[far + 1]):
-                    scratch[indices[k]] = 1
-                s = 0
-                sw = 0.0
-                for k in range(indptr[near], indptr[near + 1]):
-                    x = indices[k]
-                    wx = w[x]
-                    for t in range(indptr[x], indptr[x + 1]):
-                        y = indices[t]
-                        if scratch[y]:
-                            s += 1
-                            sw += wx * w[y]
+                s, sw = _paths3_pair(indptr, indices, vol2, w, u[p], v[p], scratch)
                 out[p] = s
                 out_w[p] = sw
-                for k in range(indptr[far], indptr[far + 1]):
-                    scratch[indices[k]] = 0
         i = j
 
 
@@ -189,71 +216,90 @@ def _sift_down(hs, hi, size, pos):
             return
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _two_hop_sums(indptr, indices, weight, u, acc, flag, touched):
+    """Add ``weight[x]`` to ``acc[y]`` for every 2-hop path ``u, x, y`` whose end ``y`` is neither ``u`` nor a
+    neighbour of ``u``; list each such ``y`` once in ``touched`` and return how many (their ``flag`` is 1 and the
+    flags of ``u`` and its neighbours are 2 on return)."""
+    m = 0
+    flag[u] = 2
+    for t in range(indptr[u], indptr[u + 1]):
+        flag[indices[t]] = 2
+    for t in range(indptr[u], indptr[u + 1]):
+        x = indices[t]
+        wx = weight[x]
+        for q in range(indptr[x], indptr[x + 1]):
+            y = indices[q]
+            if flag[y] == 0:
+                flag[y] = 1
+                touched[m] = y
+                m += 1
+            if flag[y] == 1:
+                acc[y] += wx
+    return m
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_offer(hs, hi, size, k, s, y):
+    """Offer candidate ``(s, y)`` to the bounded min-heap ``hs`` / ``hi`` (worst at the root) of ``size <= k``
+    entries; return the new size."""
+    if size < k:
+        hs[size] = s
+        hi[size] = y
+        size += 1
+        c = size - 1  # sift up
+        while c > 0:
+            pa = (c - 1) >> 1
+            if _worse(hs[c], hi[c], hs[pa], hi[pa]):
+                hs[c], hs[pa] = hs[pa], hs[c]
+                hi[c], hi[pa] = hi[pa], hi[c]
+                c = pa
+            else:
+                break
+    elif _worse(hs[0], hi[0], s, y):
+        hs[0] = s
+        hi[0] = y
+        _sift_down(hs, hi, size, 0)
+    return size
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_drain(hs, hi, size, cand, score, r):
+    """Pop the heap worst-first into the slots of row ``r`` from the back: best first."""
+    for j in range(size - 1, -1, -1):
+        cand[r, j] = hi[0]
+        score[r, j] = hs[0]
+        hs[0] = hs[j]
+        hi[0] = hi[j]
+        _sift_down(hs, hi, j, 0)
+
+
 @njit(cache=True, nogil=True)
 def fof_topk(indptr, indices, weight, users, k, acc, flag, touched, cand, score):
     """The ``k`` best friends-of-friends of each user by ``sum_{w in N(u) & N(v)} weight[w]`` (Adamic-Adar,
     resource allocation or common neighbours, by the weights given), self and existing neighbours excluded, best
     first, ties to the smaller row; empty slots keep whatever ``cand`` / ``score`` held (``-1`` / ``-inf``).
 
-    Scores are those of :func:`socialgraph.eval.heuristics.top_candidates` up to float64 rounding (added in
-    ascending order of the common neighbour). ``acc`` (float64
-    ``[n]``), ``flag`` (int8 ``[n]``) are zero on entry and on return; ``touched`` int64 ``[n]``."""
+    Scores are the scipy formulation's (:func:`socialgraph.eval.heuristics.score_rows`) up to float64 rounding
+    (added in ascending order of the common neighbour). ``acc`` (float64 ``[n]``), ``flag`` (int8 ``[n]``) are
+    zero on entry and on return; ``touched`` int64 ``[n]``."""
     hs = np.empty(k, np.float64)
     hi = np.empty(k, np.int64)
     for r in range(len(users)):
         u = users[r]
-        m = 0
-        flag[u] = 2
-        for t in range(indptr[u], indptr[u + 1]):
-            flag[indices[t]] = 2
-        for t in range(indptr[u], indptr[u + 1]):
-            x = indices[t]
-            wx = weight[x]
-            for q in range(indptr[x], indptr[x + 1]):
-                y = indices[q]
-                if flag[y] == 0:
-                    flag[y] = 1
-                    touched[m] = y
-                    m += 1
-                if flag[y] == 1:
-                    acc[y] += wx
+        m = _two_hop_sums(indptr, indices, weight, u, acc, flag, touched)
         size = 0
         for j in range(m):
             y = touched[j]
             s = acc[y]
             acc[y] = 0.0
             flag[y] = 0
-            if not s > 0:
-                continue
-            if size < k:
-                hs[size] = s
-                hi[size] = y
-                size += 1
-                # sift up
-                c = size - 1
-                while c > 0:
-                    pa = (c - 1) >> 1
-                    if _worse(hs[c], hi[c], hs[pa], hi[pa]):
-                        hs[c], hs[pa] = hs[pa], hs[c]
-                        hi[c], hi[pa] = hi[pa], hi[c]
-                        c = pa
-                    else:
-                        break
-            elif _worse(hs[0], hi[0], s, y):
-                hs[0] = s
-                hi[0] = y
-                _sift_down(hs, hi, size, 0)
+            if s > 0:
+                size = _heap_offer(hs, hi, size, k, s, y)
         flag[u] = 0
         for t in range(indptr[u], indptr[u + 1]):
             flag[indices[t]] = 0
-        # Pop the heap worst-first into the slots from the back: best first.
-        for j in range(size - 1, -1, -1):
-            cand[r, j] = hi[0]
-            score[r, j] = hs[0]
-            size_now = j
-            hs[0] = hs[size_now]
-            hi[0] = hi[size_now]
-            _sift_down(hs, hi, size_now, 0)
+        _heap_drain(hs, hi, size, cand, score, r)
 
 
 @njit(cache=True, nogil=True)
@@ -367,3 +413,6 @@ def one_sided(indptr, indices, deg, u, v, k, out_row, out_w, out_other):
         o = _emit(best_u, mu, n, p, b, out_row, out_w, out_other, o)
         o = _emit(best_v, mv, n, p, a, out_row, out_w, out_other, o)
     return o
+
+
+__all__ = ["common_neighbours", "compact", "count_common", "fof_topk", "one_sided", "paths3"]

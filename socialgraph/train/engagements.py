@@ -1,0 +1,61 @@
+"""What training reads of the engagements (user -> item edges): their kind, their split, and their loss.
+
+* :func:`engagement_kind`: ``explicit`` (ratings: small integers on a fixed scale) or ``implicit`` (counts, clicks).
+* :func:`engagement_split`: per user, 10 % of the engagements held out for test and a share more for validation.
+* :func:`engagement_loss`: squared error of ratings; for implicit feedback a value-weighted logistic loss of
+  each engagement against a uniformly drawn item, :math:`\\frac{\\sum w\\,\\mathrm{softplus}(-s^+)}{\\sum w} +
+  \\overline{\\mathrm{softplus}(s^-)}` with :math:`w = 1 + \\log(1 + \\text{value})`.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from socialgraph.data.graph import SocialGraph
+from socialgraph.data.splits import EngagementSplit, split_engagements
+from socialgraph.model.social_model import SocialModel
+
+
+def engagement_kind(graph: SocialGraph, configured: str = "auto") -> Optional[str]:
+    """``configured`` unless it is ``"auto"``; then ``explicit`` for values that are integers of at most 10, else
+    ``implicit``; ``None`` without engagements."""
+    if not graph.num_engagements:
+        return None
+    if configured != "auto":
+        return configured
+    v = graph.engagement_value
+    # Ratings are small integers on a fixed scale; counts are heavy-tailed.
+    if v is not None and np.nanmax(v) <= 10 and np.allclose(v, np.round(v)):
+        return "explicit"
+    return "implicit"
+
+
+def engagement_split(graph: SocialGraph, val_fraction: float, seed: int) -> Optional[EngagementSplit]:
+    """Per user, 10 % of the engagements held out for test and ``val_fraction`` more for validation (0: none);
+    the test rows do not depend on ``val_fraction``. ``None`` without engagements."""
+    if not graph.num_engagements:
+        return None
+    return split_engagements(graph, "per_user", val=val_fraction, test=0.10, seed=seed)
+
+
+def engagement_loss(model: SocialModel, z: dict, graph: SocialGraph, rows: np.ndarray, kind: str,
+                    rng: np.random.Generator) -> torch.Tensor:
+    """The engagement head's loss on the engagement ``rows`` given node states ``z`` (see the module docstring);
+    implicit negatives are drawn from ``rng``."""
+    e = graph.engagements[rows]
+    u, i = torch.from_numpy(e[:, 0]), torch.from_numpy(e[:, 1])
+    value = None if graph.engagement_value is None else torch.from_numpy(
+        graph.engagement_value[rows].astype(np.float32))
+    pred = model.engagement(z["user"], z["item"], u, i)
+    if kind == "explicit":
+        return F.mse_loss(pred, value)
+    neg_items = torch.from_numpy(rng.integers(0, graph.num_items, len(rows)))
+    neg = model.engagement(z["user"], z["item"], u, neg_items)
+    w = torch.ones(len(rows)) if value is None else 1 + torch.log1p(value.clamp_min(0))
+    return (w * F.softplus(-pred)).sum() / w.sum() + F.softplus(neg).mean()
+
+
+__all__ = ["engagement_kind", "engagement_loss", "engagement_split"]
