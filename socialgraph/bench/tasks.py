@@ -11,7 +11,7 @@
 ``seal``       SEAL (Zhang & Chen 2018): 90 % of the links observed, 10 % test, as many uniform non-edges as test
                links; AUC. Validation links for early stopping are 5 % of all links taken from the observed 90 %
                (they are observed at test time).
-``ogb``        the official OGB split and negatives (:func:`socialgraph.data.load_ogb_split`), scored by OGB's own
+``ogb``        the official OGB split and negatives (:func:`socialgraph.data.registry.load_ogb_split`), scored by OGB's own
                ``Evaluator``; only training edges are observed (OGB's rule for ogbl-ddi).
 =============  ==================================================================================================
 

@@ -31,6 +31,18 @@ from numba import njit
 _MERGE_RATIO = 8
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _lower_bound(indices, lo, hi, x):
+    """The first position in ``[lo, hi)`` of the sorted ``indices`` holding a value >= ``x`` (``hi`` if none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if indices[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True, nogil=True)
 def _intersect(indices, a0, a1, b0, b1, out, o):
     """Write the sorted intersection of ``indices[a0:a1]`` and ``indices[b0:b1]`` to ``out[o:]``; return the
@@ -44,13 +56,7 @@ def _intersect(indices, a0, a1, b0, b1, out, o):
         lo = b0
         for i in range(a0, a1):
             x = indices[i]
-            hi = b1
-            while lo < hi:  # first position in [lo, b1) holding >= x
-                mid = (lo + hi) >> 1
-                if indices[mid] < x:
-                    lo = mid + 1
-                else:
-                    hi = mid
+            lo = _lower_bound(indices, lo, b1, x)
             if lo == b1:
                 break
             if indices[lo] == x:
@@ -306,43 +312,17 @@ def fof_topk(indptr, indices, weight, users, k, acc, flag, touched, cand, score)
 def count_common(indptr, indices, u, v, skip, out):
     """``out[i] = |N(u_i) & N(v_i)|`` not counting members ``w`` with ``skip[w]`` (``skip`` may be empty)."""
     has_skip = len(skip) > 0
+    width = 0
+    for p in range(len(u)):
+        width = max(width, min(indptr[u[p] + 1] - indptr[u[p]], indptr[v[p] + 1] - indptr[v[p]]))
+    buf = np.empty(width, indices.dtype)
     for p in range(len(u)):
         a, b = u[p], v[p]
-        a0, a1, b0, b1 = indptr[a], indptr[a + 1], indptr[b], indptr[b + 1]
-        if a1 - a0 > b1 - b0:
-            a0, a1, b0, b1 = b0, b1, a0, a1
+        m = _intersect(indices, indptr[a], indptr[a + 1], indptr[b], indptr[b + 1], buf, 0)
         c = 0
-        la, lb = a1 - a0, b1 - b0
-        if la > 0 and lb > _MERGE_RATIO * la:
-            lo = b0
-            for i in range(a0, a1):
-                x = indices[i]
-                hi = b1
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if indices[mid] < x:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                if lo == b1:
-                    break
-                if indices[lo] == x:
-                    if not (has_skip and skip[x]):
-                        c += 1
-                    lo += 1
-        else:
-            i, j = a0, b0
-            while i < a1 and j < b1:
-                x, y = indices[i], indices[j]
-                if x == y:
-                    if not (has_skip and skip[x]):
-                        c += 1
-                    i += 1
-                    j += 1
-                elif x < y:
-                    i += 1
-                else:
-                    j += 1
+        for t in range(m):
+            if not (has_skip and skip[buf[t]]):
+                c += 1
         out[p] = c
 
 
