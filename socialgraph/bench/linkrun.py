@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from socialgraph.bench.buckets import by_bucket, pair_buckets
 from socialgraph.bench.runinfo import Stopwatch
+from socialgraph.data.adjacency import adjacency_from_edges
 from socialgraph.data.graph import SocialGraph
 from socialgraph.bundle.config import Config
 
@@ -75,10 +76,7 @@ class BaselineBudget:
 
 def adjacency(pairs: np.ndarray, n: int) -> sp.csr_matrix:
     """Symmetric 0/1 CSR adjacency of undirected ``pairs`` over ``n`` nodes."""
-    a = sp.coo_matrix((np.ones(2 * len(pairs)), (np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]])),
-                      shape=(n, n)).tocsr()
-    a.data[:] = 1.0
-    return a
+    return adjacency_from_edges(pairs, n).astype(np.float64)
 
 
 def fit_model(task: LinkTask, config: Config, seed: int, progress: bool = False):

@@ -29,6 +29,7 @@ from typing import Literal, Optional
 
 import numpy as np
 
+from socialgraph.data.adjacency import unordered_keys
 from socialgraph.data.errors import DataError
 from socialgraph.data.graph import SocialGraph
 
@@ -167,7 +168,7 @@ def split_links(graph: SocialGraph, method: LinkMethod = "random", val: float = 
     e = np.asarray(graph.friends, dtype=np.int64).reshape(-1, 2)
     real = e[:, 0] != e[:, 1]
     rows = np.flatnonzero(real)
-    keys = np.minimum(e[rows, 0], e[rows, 1]) * n + np.maximum(e[rows, 0], e[rows, 1])
+    keys = unordered_keys(e[rows], n)
     pairs_key, inv = _group(keys)
     pairs = np.c_[pairs_key // n, pairs_key % n]
     val_users = test_users = None

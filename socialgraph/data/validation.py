@@ -27,6 +27,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from socialgraph.data.adjacency import unordered_keys
 from socialgraph.data.errors import DataError
 from socialgraph.data.schema import MULTIHOT_SEP, Role
 
@@ -291,7 +292,7 @@ def dedupe_edges(table: Table, src: np.ndarray, dst: np.ndarray, ids: np.ndarray
         warnings.warn(f"{table.where(row)}: merged {int(repeated.sum())} duplicate edge rows (first: "
                       f"{show(ids[src[row]])} -> {show(ids[dst[row]])} repeats {table.where(orig)})", DataWarning,
                       stacklevel=3)
-    key = exact if directed else np.minimum(src, dst).astype(np.int64) * n + np.maximum(src, dst)
+    key = exact if directed else unordered_keys(np.stack([src, dst], 1), n)
     _, keep = np.unique(key, return_index=True)
     return np.sort(keep)
 

@@ -53,6 +53,7 @@ from typing import Optional, Union
 import numpy as np
 import pandas as pd
 
+from socialgraph.data.adjacency import pair_keys, pair_member, unordered_keys
 from socialgraph.data.graph import SocialGraph
 from socialgraph.data.schema import AttributeTable, Role
 
@@ -193,7 +194,7 @@ def _edges(cfg: SynthConfig, community: np.ndarray, theta: np.ndarray, rng: np.r
         e = _close_triangles(np.r_[old, e], n, want - m1, rng, e)
         e = np.sort(e, axis=1)
         e = e[e[:, 0] != e[:, 1]]
-        keys = np.union1d(keys, e[:, 0] * np.int64(n) + e[:, 1])
+        keys = np.union1d(keys, unordered_keys(e, n))
         if len(keys) >= target:
             break
         want = int((target - len(keys)) * 1.3) + 1
@@ -305,15 +306,7 @@ def _blocked(friends: np.ndarray, n: int, share: float, rng: np.random.Generator
     pairs = np.stack([u, v], 1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     keys = np.sort(pairs, 1)
-    existing = set((friends[:, 0] * np.int64(n) + friends[:, 1]).tolist()) if len(friends) < 2_000_000 else None
-    if existing is not None:
-        keep = np.array([a * n + b not in existing for a, b in keys.tolist()], dtype=bool)
-    else:
-        fk = np.sort(friends[:, 0] * np.int64(n) + friends[:, 1])
-        kk = keys[:, 0] * np.int64(n) + keys[:, 1]
-        i = np.minimum(np.searchsorted(fk, kk), len(fk) - 1)
-        keep = fk[i] != kk
-    pairs = pairs[keep]
+    pairs = pairs[~pair_member(pair_keys(friends, n), keys[:, 0], keys[:, 1], n)]
     return pairs if len(pairs) else None
 
 
