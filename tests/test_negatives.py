@@ -6,7 +6,8 @@ import pytest
 
 from shipped import friend_graph, pick
 from socialgraph.data import canonical_pairs
-from socialgraph.data.negatives import hard_negatives, heart_negatives, pair_keys, uniform_negatives
+from socialgraph.data.adjacency import unordered_keys
+from socialgraph.data.negatives import hard_negatives, heart_negatives, uniform_negatives
 from socialgraph.data.splits import split_links
 from socialgraph.eval.heuristics import score_pairs
 
@@ -22,12 +23,12 @@ def split(lastfm):
 
 
 def _is_edge(pairs: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
-    return np.isin(pair_keys(pairs, n), pair_keys(edges, n))
+    return np.isin(unordered_keys(pairs, n), unordered_keys(edges, n))
 
 
 def test_pair_keys_ignore_direction():
     p = np.array([[3, 7], [7, 3], [0, 9]])
-    k = pair_keys(p, 10)
+    k = unordered_keys(p, 10)
     assert k[0] == k[1] != k[2]
 
 
@@ -36,7 +37,7 @@ def test_uniform_negatives_are_distinct_non_edges(lastfm):
     neg = uniform_negatives(n, 20_000, every, seed=0)
     assert neg.shape == (20_000, 2) and neg.dtype == np.int64
     assert (neg[:, 0] < neg[:, 1]).all()  # canonical, hence never a self-pair
-    assert len(np.unique(pair_keys(neg, n))) == len(neg)
+    assert len(np.unique(unordered_keys(neg, n))) == len(neg)
     assert not _is_edge(neg, every, n).any()
     assert np.array_equal(neg, uniform_negatives(n, 20_000, every, seed=0))
     assert not np.array_equal(neg, uniform_negatives(n, 20_000, every, seed=1))
@@ -56,7 +57,7 @@ def test_hard_negatives_are_at_distance_two(lastfm, split):
     adj = lastfm.adjacency(split.train)
     every = lastfm.undirected_pairs()
     neg = hard_negatives(adj, 5_000, every, seed=0)
-    assert len(np.unique(pair_keys(neg, n))) == 5_000 and (neg[:, 0] != neg[:, 1]).all()
+    assert len(np.unique(unordered_keys(neg, n))) == 5_000 and (neg[:, 0] != neg[:, 1]).all()
     assert not _is_edge(neg, every, n).any()
     two_hop = adj @ adj
     assert (np.asarray(two_hop[neg[:, 0], neg[:, 1]]).ravel() > 0).all()

@@ -12,7 +12,7 @@ import pytest
 import scipy.io
 
 from socialgraph.data import DataError, SocialGraph, canonical_pairs
-from socialgraph.data.negatives import pair_keys
+from socialgraph.data.adjacency import unordered_keys
 from socialgraph.data.splits import split_engagements, split_links
 
 from shipped import SYNTH_SOCIAL, graph, pick
@@ -71,7 +71,7 @@ def ciao(data_root: Path) -> SocialGraph:
 
 
 def _keys(edges: np.ndarray, n: int) -> np.ndarray:
-    return np.unique(pair_keys(edges, n))
+    return np.unique(unordered_keys(edges, n))
 
 
 def test_random_split_is_disjoint_complete_and_leak_free(lastfm):
@@ -99,7 +99,7 @@ def test_split_is_deterministic_by_seed(lastfm):
 def test_directed_reciprocal_edges_stay_together(ciao):
     rows = ciao.friends
     n = ciao.num_users
-    keys = pair_keys(rows, n)
+    keys = unordered_keys(rows, n)
     assert len(np.unique(keys)) < len(keys) - 1000  # the data really holds reciprocal pairs
     s = split_links(ciao, "random", seed=0)
     sides = [_keys(x, n) for x in (s.train, s.val, s.test)]
@@ -133,8 +133,8 @@ def test_temporal_link_split_trains_on_the_oldest(lastfm):
     t = np.random.default_rng(0).integers(1_000_000, 2_000_000, lastfm.num_friend_edges)
     g = SocialGraph(user_ids=lastfm.user_ids, friends=lastfm.friends, friend_time=t)
     s = split_links(g, "temporal", seed=0)
-    time_of = dict(zip(pair_keys(g.friends, g.num_users).tolist(), t.tolist()))
-    tt = [np.array([time_of[k] for k in pair_keys(x, g.num_users).tolist()]) for x in (s.train, s.val, s.test)]
+    time_of = dict(zip(unordered_keys(g.friends, g.num_users).tolist(), t.tolist()))
+    tt = [np.array([time_of[k] for k in unordered_keys(x, g.num_users).tolist()]) for x in (s.train, s.val, s.test)]
     assert tt[0].max() <= tt[1].min() and tt[1].max() <= tt[2].min()
     assert s.train_graph(g).friend_time.max() == tt[0].max()
 

@@ -20,16 +20,11 @@ from socialgraph.data.adjacency import FOF_METHODS, fof_method, friends_of_frien
 
 _MAX_ROUNDS = 200  # rejection rounds before a sampler declares the request impossible
 
-#: Order-free int64 key ``min * num_nodes + max`` of each pair ``[P, 2]``, in the pairs' order (valid while
-#: ``num_nodes < 3e9``): :func:`socialgraph.data.adjacency.unordered_keys`.
-pair_keys = unordered_keys
-
-
 def _excluded_keys(exclude: Optional[np.ndarray], num_nodes: int, adj: Optional[sp.spmatrix] = None) -> np.ndarray:
-    parts = [] if exclude is None else [pair_keys(exclude, num_nodes)]
+    parts = [] if exclude is None else [unordered_keys(exclude, num_nodes)]
     if adj is not None:
         c = sp.coo_matrix(adj)
-        parts.append(pair_keys(np.c_[c.row, c.col], num_nodes))
+        parts.append(unordered_keys(np.c_[c.row, c.col], num_nodes))
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
@@ -51,7 +46,7 @@ def _collect(draw, num: int, excluded: np.ndarray, num_nodes: int, what: str) ->
             break
         cand = draw(max(2 * need, 1024))
         cand = cand[cand[:, 0] != cand[:, 1]]
-        keys = pair_keys(cand, num_nodes)
+        keys = unordered_keys(cand, num_nodes)
         keys = keys[~sorted_member(excluded, keys)]
         keys = keys[_first_occurrences(keys)]
         keys = keys[~np.isin(keys, found)]
@@ -140,7 +135,7 @@ def heart_negatives(adj: sp.spmatrix, positives: np.ndarray, k: int, exclude: Op
         rank = method if callable(method) else lambda g, s, c: friends_of_friends(g, s, c, method)
         # Ask for extra candidates: some of them are validation / test edges that ``exclude`` removes.
         cand = rank(a, sources, 2 * num_hard + 8)[inv]
-        bad = (cand < 0) | sorted_member(excl, pair_keys(np.c_[np.repeat(u, cand.shape[1]), cand.ravel()],
+        bad = (cand < 0) | sorted_member(excl, unordered_keys(np.c_[np.repeat(u, cand.shape[1]), cand.ravel()],
                                                          n)).reshape(cand.shape)
         # Keep the best ``num_hard`` valid candidates of each row, in rank order.
         order = np.argsort(bad, axis=1, kind="stable")[:, :num_hard]
@@ -151,7 +146,7 @@ def heart_negatives(adj: sp.spmatrix, positives: np.ndarray, k: int, exclude: Op
     rows = np.repeat(np.arange(len(pos), dtype=np.int64), k)
     for _ in range(_MAX_ROUNDS):
         flat = out.ravel()
-        keys = pair_keys(np.c_[np.repeat(u, k), flat], n)
+        keys = unordered_keys(np.c_[np.repeat(u, k), flat], n)
         invalid = (flat < 0) | (flat == np.repeat(u, k)) | sorted_member(excl, keys)
         invalid |= ~_first_occurrences(np.where(invalid, -1 - np.arange(len(flat)), rows * n + flat))
         if not invalid.any():
@@ -162,4 +157,4 @@ def heart_negatives(adj: sp.spmatrix, positives: np.ndarray, k: int, exclude: Op
                      f"ask for a smaller k")
 
 
-__all__ = ["hard_negatives", "heart_negatives", "pair_keys", "uniform_negatives"]
+__all__ = ["hard_negatives", "heart_negatives", "uniform_negatives"]
