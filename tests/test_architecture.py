@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"model"},                      # fusion, attention layers, heads, link scorer
     {"bundle"},                     # what training produces: config, fitted model, calibration, the folder
     {"train", "predictor"},         # training writes bundles, the predictor reads them: neither imports the other
-    {"jobs"},                       # the offline suggestion job, on the predictor's public API
+    {"jobs", "serve"},              # the offline suggestion job and the HTTP service, on the predictor's public API
     {"bench"},                      # benchmark suites
     {"cli"},                        # the command line, on top of everything
 ]
@@ -138,9 +138,9 @@ def test_no_package_cycles(graph):
     assert not both, f"packages that import each other: {both}"
 
 
-def test_jobs_use_only_the_predictor_public_api(graph):
+def test_jobs_and_serve_use_only_the_predictor_public_api(graph):
     for mod, targets in graph.items():
-        if _package(mod) != "jobs":
+        if _package(mod) not in ("jobs", "serve"):
             continue
         reach = {t for t in targets if _package(t) in ("model", "bundle", "train", "encoders")}
         private = {t for t in targets if t.startswith("socialgraph.predictor.")}

@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
-from socialgraph.cli import baseline, benchmark, datasets, demo, explain, suggest, synth, train
+from socialgraph.cli import baseline, benchmark, datasets, demo, explain, serve, suggest, synth, train
 
 HELP = """Predict social relationships: datasets, baselines, training, scoring, suggestions, benchmarks.
 
@@ -138,6 +138,7 @@ app.command("score")(train.score)
 app.command("benchmark")(benchmark.benchmark)
 app.command("suggest")(suggest.suggest)
 app.command("explain")(explain.explain)
+app.command("serve")(serve.serve)
 app.command("synth")(synth.synth)
 app.command("demo")(demo.demo)
 

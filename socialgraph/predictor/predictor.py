@@ -95,6 +95,16 @@ class Predictor:
 
         return cls(load_bundle(bundle, key=key), **kwargs)
 
+    def save(self, path: Union[str, os.PathLike], *, overwrite: bool = False,
+             key: Union[str, bytes, None] = None) -> "os.PathLike":
+        """Write the model with everything added since loading (users, friendships) as a bundle, atomically: a
+        reader of ``path`` sees the old bundle or the new one, never a mix (see
+        :func:`~socialgraph.bundle.format.save_bundle`). Hidden users and blocked pairs given to this predictor are
+        not part of the bundle; the graph's own blocked pairs are."""
+        from socialgraph.bundle.format import save_bundle
+
+        return save_bundle(self.fitted, path, overwrite=overwrite, key=key)
+
     def _reset(self) -> None:
         self._z: Optional[dict[str, torch.Tensor]] = None
         self._unit: Optional[np.ndarray] = None
@@ -142,6 +152,10 @@ class Predictor:
     @property
     def hidden_rows(self) -> np.ndarray:
         return np.array(sorted(self._hidden), dtype=np.int64)
+
+    def is_hidden(self, row: int) -> bool:
+        """Whether the user at ``row`` is hidden (never suggested, never shown as a mutual friend)."""
+        return int(row) in self._hidden
 
     def hide(self, ids: Iterable) -> None:
         """Never suggest these users, nor show them as mutual friends."""
