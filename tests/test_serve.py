@@ -175,3 +175,23 @@ def test_cli_refuses_to_serve_without_a_token(bundle, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "error: no token: set SOCIALGRAPH_TOKEN or pass --token-file" in result.output
     result = CliRunner().invoke(cli, ["serve", "--model", str(bundle), "--token-file", str(tmp_path / "none")])
     assert result.exit_code == 2 and "--token-file" in result.output and "no such file" in result.output
+
+
+def test_recommend_equals_the_python_api(tmp_path):
+    from shipped import graph
+    from socialgraph.bundle.config import Config
+    from socialgraph.bundle.format import save_bundle
+    from socialgraph.train.trainer import Trainer
+
+    cfg = Config()
+    cfg.model.dim = 32
+    cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = 2, 2, 1
+    cfg.encoders.text = "tfidf"
+    bundle = save_bundle(Trainer(cfg, progress=False).fit(graph("synth-social")), tmp_path / "b")
+    c = TestClient(create_app(ModelService(bundle), TOKEN))
+    p = Predictor.load(bundle)
+    for user in [int(x) for x in p.graph.user_ids[:10]]:
+        got = c.post("/recommend", json={"user": user, "k": 7}, headers=AUTH).json()["items"]
+        want = p.recommend(user, 7)
+        assert [i["item_id"] for i in got] == want["item_id"].tolist()
+        np.testing.assert_allclose([i["score"] for i in got], want["score"].to_numpy(), rtol=1e-6)
