@@ -28,7 +28,7 @@ from socialgraph.predictor.errors import HiddenUserError, UnknownUserError
 from socialgraph.predictor.explain import PairExplainer
 from socialgraph.predictor.explanation import Explanation, plain
 from socialgraph.predictor.new_users import append_user, feature_row
-from socialgraph.predictor.reasons import headlines, suggestion_reasons
+from socialgraph.predictor.reasons import ProfileFields, headlines, suggestion_reasons
 from socialgraph.predictor.suggestions import CandidateConfig, SuggestionPipeline, SuggestionTable
 
 PairsLike = Union[np.ndarray, Sequence[Sequence[Any]], pd.DataFrame]
@@ -113,6 +113,7 @@ class Predictor:
         self._blocked_keys: Optional[np.ndarray] = None
         self._scorer: Optional[PairScorer] = None
         self._pipeline: Optional[SuggestionPipeline] = None
+        self._fields: Optional[ProfileFields] = None
         # Explanations keep the last asker's view (the graph without their hidden users and its user states).
         self._explainer: Optional[PairExplainer] = None
 
@@ -312,11 +313,13 @@ class Predictor:
         return self._suggestions(table)
 
     def _suggestions(self, table: SuggestionTable) -> list[Suggestion]:
-        unit, attrs, ids = self.unit_embeddings(), self.graph.user_attrs, self.graph.user_ids
+        if self._fields is None:
+            self._fields = ProfileFields(self.graph.user_attrs)
+        unit, fields, ids = self.unit_embeddings(), self._fields, self.graph.user_ids
         out = []
         for r, c, p, mutual, ann in zip(table.users.tolist(), table.candidates.tolist(), table.score.tolist(),
                                         table.mutual.tolist(), table.from_ann.tolist()):
-            reasons = suggestion_reasons(mutual, attrs, r, c, float(unit[r] @ unit[c]), ann)
+            reasons = suggestion_reasons(mutual, fields, r, c, float(unit[r] @ unit[c]), ann)
             out.append(Suggestion(plain(ids[c]), p, mutual, reasons))
         return out
 

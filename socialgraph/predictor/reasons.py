@@ -37,43 +37,60 @@ def headlines(mutual: np.ndarray) -> np.ndarray:
     return labels[inverse.ravel()] if len(mutual) else np.zeros(0, dtype=object)
 
 
-def suggestion_reasons(mutual: int, attrs: Optional[AttributeTable], a: int, b: int, similarity: float,
+class ProfileFields:
+    """The profile fields reasons are read from, taken out of the attribute table once (a suggestion reads two rows
+    of each column; a pandas lookup per cell cost half of a ``suggest`` call).
+
+    Args:
+        attrs: the user attribute table (``None``: users have no attributes, so no field is ever shared).
+    """
+
+    def __init__(self, attrs: Optional[AttributeTable]) -> None:
+        self.categorical = [] if attrs is None else \
+            [(c, attrs.frame[c].to_numpy(dtype=object)) for c in attrs.columns(Role.CATEGORICAL)]
+        self.multihot = [] if attrs is None else \
+            [(c, attrs.frame[c].to_numpy(dtype=object)) for c in attrs.columns(Role.MULTIHOT)]
+
+    def shared(self, a: int, b: int) -> list[str]:
+        """Equal categorical fields (``same city: Leeds``) and shared multi-hot tokens of user rows ``a`` and
+        ``b``."""
+        out = []
+        for col, values in self.categorical:
+            x, y = values[a], values[b]
+            if not is_missing(x) and x == y:
+                out.append(f"same {col}: {x}")
+        for col, values in self.multihot:
+            x, y = values[a], values[b]
+            if not is_missing(x) and not is_missing(y):
+                shared = sorted(set(map(str, x)) & set(map(str, y)))
+                # Anonymised tokens (MUSAE's page descriptions, SNAP's profile features) are numbers that mean
+                # nothing to a reader: say how many are shared instead of which.
+                readable = [t for t in shared if not t.isdigit()]
+                if readable:
+                    out.append(f"shared {col}: {', '.join(readable[:3])}")
+                elif shared:
+                    out.append(f"{len(shared)} shared {col} token{'s' if len(shared) != 1 else ''}")
+        return out
+
+
+def suggestion_reasons(mutual: int, fields: ProfileFields, a: int, b: int, similarity: float,
                        from_ann: bool) -> list[str]:
     """Reasons for suggesting user row ``b`` to user row ``a``, strongest kind first.
 
     Args:
         mutual: mutual friends the asking user may see (hidden users not counted: the caller counts them on
             :func:`~socialgraph.predictor.visibility.visible_friends`).
-        attrs: the user attribute table (``None`` when users have no attributes).
+        fields: the users' profile fields.
         similarity: cosine similarity of the two users' fused embeddings.
         from_ann: whether the candidate came from the nearest-neighbour search.
     """
     reasons = [mutual_friends_label(mutual)] if mutual else []
-    reasons += shared_attributes(attrs, a, b)
+    reasons += fields.shared(a, b)
     if from_ann or similarity >= SIMILAR_INTERESTS:
         reasons.append("similar interests")
     return reasons
 
 
 def shared_attributes(attrs: Optional[AttributeTable], a: int, b: int) -> list[str]:
-    """Equal categorical fields (``same city: Leeds``) and shared multi-hot tokens of user rows ``a`` and ``b``."""
-    if attrs is None:
-        return []
-    out = []
-    for col in attrs.columns(Role.CATEGORICAL):
-        x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
-        if not is_missing(x) and x == y:
-            out.append(f"same {col}: {x}")
-    for col in attrs.columns(Role.MULTIHOT):
-        x, y = attrs.frame[col].iat[a], attrs.frame[col].iat[b]
-        if not is_missing(x) and not is_missing(y):
-            shared = sorted(set(map(str, x)) & set(map(str, y)))
-            # Anonymised tokens (MUSAE's page descriptions, SNAP's profile features) are numbers that mean nothing
-            # to a reader: say how many are shared instead of which.
-            readable = [t for t in shared if not t.isdigit()]
-            if readable:
-                out.append(f"shared {col}: {', '.join(readable[:3])}")
-            elif shared:
-                out.append(f"{len(shared)} shared {col} token{'s' if len(shared) != 1 else ''}")
-    return out
-
+    """:meth:`ProfileFields.shared` of one pair, straight from an attribute table."""
+    return ProfileFields(attrs).shared(a, b)
