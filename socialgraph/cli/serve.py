@@ -20,7 +20,7 @@ def serve(
     threads: int = typer.Option(1, "--threads", min=1, help="torch threads (requests run concurrently; one each "
                                 "is fastest on a shared machine)."),
 ) -> None:
-    """Serve a trained model over HTTP: score, suggest, explain, add users, recommend.
+    """Serve a model over HTTP: score, suggest, explain, new users.
 
     Every endpoint but /health, /ready, /openapi.json, /docs and the
     /explorer page needs `Authorization: Bearer TOKEN`. The OpenAPI
