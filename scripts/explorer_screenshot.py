@@ -6,7 +6,6 @@ chromium, pick a user and explain its first suggestion.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,33 +20,19 @@ def main() -> None:
     ap.add_argument("--user", default=None, help="the user to pick (default: the tenth listed)")
     args = ap.parse_args()
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from serving import Server
+    from serving import Server, headless_chromium, show_suggestions
     from socialgraph.serve.service import ModelService
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1150,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = headless_chromium(1150, 900)
     token = "screenshot"
     try:
         with Server(ModelService(args.bundle), token) as url:
-            wait = WebDriverWait(driver, 60)
-            driver.get(url + "/explorer")
-            driver.find_element(By.ID, "token").send_keys(token)
-            driver.find_element(By.ID, "connect").click()
-            wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-connected") == "true")
-            picker = Select(driver.find_element(By.ID, "user"))
-            picker.select_by_visible_text(args.user) if args.user else picker.select_by_index(10)
-            wait.until(lambda d: d.find_element(By.ID, "suggestions").get_attribute("data-ready") == "true")
+            show_suggestions(driver, url, token, args.user)
             driver.find_element(By.CSS_SELECTOR, "#suggestions li").click()
-            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#neighbourhood circle"))
+            WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#neighbourhood circle"))
             args.out.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(args.out))
     finally:

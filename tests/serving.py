@@ -42,3 +42,43 @@ class Server:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def chromium_paths() -> tuple:
+    """``(browser, chromedriver)`` found on PATH (``None`` for a missing one)."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    return browser, shutil.which("chromedriver")
+
+
+def headless_chromium(width: int = 1200, height: int = 900):
+    """A Selenium driver of headless chromium (Debian's ``chromium`` and ``chromium-driver``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def show_suggestions(driver, url: str, token: str, user=None, timeout: float = 60):
+    """Open the explorer, connect with ``token``, pick ``user`` (default: the tenth listed) and wait for its
+    suggestions; returns the user picker."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, timeout)
+    driver.get(url + "/explorer")
+    driver.find_element(By.ID, "token").send_keys(token)
+    driver.find_element(By.ID, "connect").click()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-connected") == "true")
+    picker = Select(driver.find_element(By.ID, "user"))
+    picker.select_by_visible_text(str(user)) if user is not None else picker.select_by_index(10)
+    wait.until(lambda d: d.find_element(By.ID, "suggestions").get_attribute("data-ready") == "true")
+    return picker

@@ -2,17 +2,14 @@
 suggestions the API gives, open the explanation of one and its neighbourhood drawing."""
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
 from socialgraph.serve.service import ModelService
-from serving import Server
+from serving import Server, chromium_paths, headless_chromium, show_suggestions
 from shipped import small_bundle
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-DRIVER = shutil.which("chromedriver")
+CHROMIUM, DRIVER = chromium_paths()
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="needs a chromium browser and its chromedriver (Debian: apt-get install "
                                        "chromium chromium-driver; .ci/run installs them)")
@@ -21,15 +18,7 @@ TOKEN = "explorer-token"
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1200,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = headless_chromium()
     yield driver
     driver.quit()
 
@@ -44,19 +33,12 @@ def served(tmp_path_factory):
 def test_explorer_shows_the_api_suggestions_and_an_explanation(browser, served, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
     wait = WebDriverWait(browser, 30)
-    browser.get(served + "/explorer")
-    browser.find_element(By.ID, "token").send_keys(TOKEN)
-    browser.find_element(By.ID, "connect").click()
-    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-connected") == "true")
-    picker = Select(browser.find_element(By.ID, "user"))
-    assert len(picker.options) > 100  # the users the API lists
     user = 123
-    picker.select_by_visible_text(str(user))
-    wait.until(lambda d: d.find_element(By.ID, "suggestions").get_attribute("data-ready") == "true")
+    picker = show_suggestions(browser, served, TOKEN, user)
+    assert len(picker.options) > 100  # the users the API lists
     shown = [int(li.get_attribute("data-user-id")) for li in browser.find_elements(By.CSS_SELECTOR, "#suggestions li")]
     api = httpx.post(served + "/suggest", json={"user": user, "k": 10},
                      headers={"Authorization": f"Bearer {TOKEN}"}).json()["suggestions"]
