@@ -337,3 +337,25 @@ def test_step_pair_features_never_see_the_targets(structure_graph, name, monkeyp
         else:
             assert adj.nnz == 2 * len(split.train) and has_edge[positive].all()
             assert np.array_equal(leave_out, positive)
+
+
+def test_half_star_ratings_are_ratings_and_counts_are_not():
+    """FilmTrust rates in half stars from 0.5 to 4.0: ratings (squared error), as 1-5 stars are; play counts and
+    weights that are not on a grid of halves within 0..10 are implicit feedback."""
+    from dataclasses import replace
+
+    from socialgraph.train.engagements import engagement_kind, is_rating_scale
+
+    g = load_graph("synth-ratings")
+    rng = np.random.default_rng(0)
+    half_stars = rng.integers(1, 9, g.num_engagements) / 2.0  # 0.5 .. 4.0
+    assert half_stars.min() == 0.5 and half_stars.max() == 4.0 and (half_stars % 1).any()
+    kinds = {name: engagement_kind(replace(g, engagement_value=v.astype(np.float32))) for name, v in {
+        "half stars": half_stars, "stars": rng.integers(1, 6, g.num_engagements).astype(float),
+        "plays": rng.integers(1, 500, g.num_engagements).astype(float),
+        "quarter steps": rng.integers(1, 17, g.num_engagements) / 4.0,
+        "seconds": rng.random(g.num_engagements) * 9}.items()}
+    assert kinds == {"half stars": "explicit", "stars": "explicit", "plays": "implicit",
+                     "quarter steps": "implicit", "seconds": "implicit"}
+    assert not is_rating_scale(np.array([-1.0, 2.0])) and not is_rating_scale(np.array([np.nan]))
+    assert engagement_kind(replace(g, engagement_value=half_stars.astype(np.float32)), "implicit") == "implicit"

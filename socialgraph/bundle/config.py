@@ -53,7 +53,8 @@ class TrainConfig:
         threads: torch CPU threads (0: torch's default; 1 is faster when other processes share the cores).
         engagement_batch_size: engagements per step for the engagement head.
         engagement_kind: ``implicit`` (counts, clicks: ranking loss with sampled negative items), ``explicit``
-            (ratings: squared error), or ``auto`` (explicit when values are integers of at most 10).
+            (ratings: squared error), or ``auto`` (explicit when values lie in [0, 10] in steps of one or of a
+            half, as stars, points and FilmTrust's half stars do; see ``train.engagements.is_rating_scale``).
         autoencoder_epochs: full-batch epochs of each graph autoencoder whose states join the positions
             (``model.link_autoencoder``; one for the whole training graph and one per step fold).
     """

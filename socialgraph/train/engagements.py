@@ -20,17 +20,27 @@ from socialgraph.model.social_model import SocialModel
 
 
 def engagement_kind(graph: SocialGraph, configured: str = "auto") -> Optional[str]:
-    """``configured`` unless it is ``"auto"``; then ``explicit`` for values that are integers of at most 10, else
-    ``implicit``; ``None`` without engagements."""
+    """``configured`` unless it is ``"auto"``; then ``explicit`` for ratings, else ``implicit``; ``None`` without
+    engagements.
+
+    Ratings are values on a fixed scale of at most 10 in steps of one or of a half: 1-5 stars, 1-10 points, or
+    FilmTrust's half stars from 0.5 to 4.0. Counts and weights (plays, clicks, seconds) are heavy-tailed or not on
+    such a grid."""
     if not graph.num_engagements:
         return None
     if configured != "auto":
         return configured
     v = graph.engagement_value
-    # Ratings are small integers on a fixed scale; counts are heavy-tailed.
-    if v is not None and np.nanmax(v) <= 10 and np.allclose(v, np.round(v)):
+    if v is not None and is_rating_scale(v):
         return "explicit"
     return "implicit"
+
+
+def is_rating_scale(values: np.ndarray) -> bool:
+    """Whether ``values`` lie in [0, 10] on a grid of halves (whole numbers included)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    return bool(len(v)) and v.min() >= 0 and v.max() <= 10 and np.allclose(2 * v, np.round(2 * v))
 
 
 def engagement_split(graph: SocialGraph, val_fraction: float, seed: int) -> Optional[EngagementSplit]:
