@@ -6,6 +6,7 @@ naming the file and line, key path, expected and given value.
 """
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
@@ -57,6 +58,13 @@ class TrainConfig:
             half, as stars, points and FilmTrust's half stars do; see ``train.engagements.is_rating_scale``).
         autoencoder_epochs: full-batch epochs of each graph autoencoder whose states join the positions
             (``model.link_autoencoder``; one for the whole training graph and one per step fold).
+        device: where the model, its inputs and each step's tensors live: ``auto`` (``cuda`` when a CUDA device is
+            visible, else ``cpu``), ``cpu``, ``cuda`` (the current CUDA device) or ``cuda:N``. Bundles are written
+            with CPU tensors whatever the device, so a model trained on a GPU loads and scores on a CPU. A CPU run
+            repeats exactly; a CUDA one may differ in the last digits (some CUDA kernels have no deterministic
+            version: torch warns then).
+        precision: ``fp32``, or ``bf16``: the training steps' forward passes and losses run under
+            ``torch.autocast`` with bfloat16 (on a CPU too); validation, calibration and scoring stay in fp32.
     """
 
     epochs: int = setting(100, ge=1)
@@ -77,9 +85,29 @@ class TrainConfig:
     engagement_batch_size: int = setting(8192, ge=1)
     engagement_kind: Literal["auto", "implicit", "explicit"] = "auto"
     autoencoder_epochs: int = setting(300, ge=1)
+    device: str = "auto"
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     def __post_init__(self) -> None:
         check_fields(self)
+        check_device(self.device)
+
+
+# ``train.device``: the spellings torch.device reads that training supports.
+DEVICE_SETTING = re.compile(r"auto|cpu|cuda(?::\d+)?")
+
+
+def check_device(value: object, key: str = "train.device", source: str | None = None) -> str:
+    """``value`` when it is a valid ``train.device`` setting (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
+
+    Raises:
+        ConfigError: ``config train.device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (N: a CUDA device number),
+            got 'gpu'``.
+    """
+    if not isinstance(value, str) or not DEVICE_SETTING.fullmatch(value):
+        raise ConfigError(f"config {key} must be 'auto', 'cpu', 'cuda' or 'cuda:N' (N: a CUDA device number, "
+                          f"e.g. cuda:0), got {value!r}", key=key, source=source)
+    return value
 
 
 # the choices as tuples, read from the annotations (the one place they are written)
@@ -88,6 +116,7 @@ MODES = typing.get_args(_HINTS["mode"])
 STRUCTURE_GRAPHS = typing.get_args(_HINTS["structure_graph"])
 ENGAGEMENT_KINDS = typing.get_args(_HINTS["engagement_kind"])
 SELECTIONS = typing.get_args(_HINTS["select"])
+PRECISIONS = typing.get_args(_HINTS["precision"])
 
 
 @dataclass
@@ -125,4 +154,5 @@ class Config:
         return apply_overrides(self, overrides, label=label)
 
 
-__all__ = ["Config", "ConfigError", "ENGAGEMENT_KINDS", "MODES", "SELECTIONS", "STRUCTURE_GRAPHS", "TrainConfig"]
+__all__ = ["Config", "ConfigError", "DEVICE_SETTING", "ENGAGEMENT_KINDS", "MODES", "PRECISIONS", "SELECTIONS",
+           "STRUCTURE_GRAPHS", "TrainConfig", "check_device"]

@@ -2,6 +2,9 @@
 
 :class:`FittedModel` is what the trainer returns, what a bundle stores and what the predictor wraps. All its
 methods take and return row indices; external ids are the predictor's business.
+
+It works on whatever device its model is on: the inputs and edge indices are taken there for message passing, the
+cached states stay there, and the scores it returns are CPU numpy arrays.
 """
 from __future__ import annotations
 
@@ -59,8 +62,13 @@ class FittedModel:
             self._adj = adjacency_from_edges(self.mp_edges, self.graph.num_users)
         return self._adj
 
+    @property
+    def device(self) -> torch.device:
+        """The device of the model's parameters (where message passing runs and the cached states live)."""
+        return self.model.device
+
     def edge_index(self) -> dict[tuple, torch.Tensor]:
-        return build_edge_index(self.mp_edges, self.graph, self.mp_engagements)
+        return build_edge_index(self.mp_edges, self.graph, self.mp_engagements, self.device)
 
     def invalidate(self) -> None:
         """Forget cached embeddings (after the graph or inputs change)."""
@@ -69,10 +77,13 @@ class FittedModel:
     # ------------------------------------------------------------------ embeddings and scores
     @torch.no_grad()
     def embeddings(self) -> dict[str, torch.Tensor]:
-        """Node states of every user (and item) after message passing, computed once and cached."""
+        """Node states of every user (and item) after message passing, computed once and cached (on the model's
+        device)."""
         if self._z is None:
             self.model.eval()
-            self._z = self.model(self.encoded.users, self.edge_index(), self.encoded.items)
+            device, items = self.device, self.encoded.items
+            self._z = self.model(self.encoded.users.to(device), self.edge_index(),
+                                 None if items is None else items.to(device))
         return self._z
 
     def pair_scorer(self) -> PairScorer:
@@ -91,23 +102,25 @@ class FittedModel:
         if self.model.engagement is None:
             raise ValueError("this model has no engagement head (the training graph had no engagements)")
         z = self.embeddings()
-        return self.model.engagement.all_items(z["user"], z["item"], torch.as_tensor(users)).numpy()
+        rows = torch.as_tensor(users, device=self.device)
+        return self.model.engagement.all_items(z["user"], z["item"], rows).cpu().numpy()
 
     @torch.no_grad()
     def preference_scores(self, users: np.ndarray) -> np.ndarray:
         """Predicted category distribution ``[len(users), C]`` (softmax of the preference head)."""
         if self.model.preference is None:
             raise ValueError("this model has no preference head (no category column was found in the data)")
-        z = self.embeddings()["user"][torch.as_tensor(users)]
-        return torch.softmax(self.model.preference(z), dim=1).numpy()
+        z = self.embeddings()["user"][torch.as_tensor(users, device=self.device)]
+        return torch.softmax(self.model.preference(z), dim=1).cpu().numpy()
 
 
-def build_edge_index(friend_pairs: np.ndarray, graph: SocialGraph,
-                     engagement_rows: Optional[np.ndarray]) -> dict[tuple, torch.Tensor]:
-    """PyG edge indices: friendships in both directions, and engagements both ways when given."""
-    out = {FRIEND: undirected_edge_index(friend_pairs)}
+def build_edge_index(friend_pairs: np.ndarray, graph: SocialGraph, engagement_rows: Optional[np.ndarray],
+                     device: Optional[torch.device] = None) -> dict[tuple, torch.Tensor]:
+    """PyG edge indices (on ``device``; default the CPU): friendships in both directions, and engagements both ways
+    when given."""
+    out = {FRIEND: undirected_edge_index(friend_pairs).to(device)}
     if engagement_rows is not None and graph.engagements is not None:
-        e = torch.from_numpy(np.ascontiguousarray(graph.engagements[engagement_rows].T))
+        e = torch.from_numpy(np.ascontiguousarray(graph.engagements[engagement_rows].T)).to(device)
         out[ENGAGES] = e
         out[REV_ENGAGES] = e.flip(0)
     return out

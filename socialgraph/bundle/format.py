@@ -121,10 +121,11 @@ def sign(data: bytes, key: bytes) -> str:
 def _inputs_arrays(prefix: str, inputs: NodeInputs | None) -> dict[str, np.ndarray]:
     if inputs is None:
         return {}
-    out = {f"{prefix}/x/{m}": v.numpy() for m, v in inputs.x.items()}
-    out.update({f"{prefix}/mask/{m}": v.numpy().astype(np.uint8) for m, v in inputs.mask.items()})
+    # CPU arrays whatever the device the inputs were on: a bundle loads on any machine
+    out = {f"{prefix}/x/{m}": v.cpu().numpy() for m, v in inputs.x.items()}
+    out.update({f"{prefix}/mask/{m}": v.cpu().numpy().astype(np.uint8) for m, v in inputs.mask.items()})
     if inputs.positions is not None:
-        out[f"{prefix}/positions"] = inputs.positions.numpy()
+        out[f"{prefix}/positions"] = inputs.positions.cpu().numpy()
     return out
 
 
@@ -170,7 +171,7 @@ def _save_tensors(save, tensors: dict, path: Path) -> None:
 def _write_contents(fitted: FittedModel, tmp: Path, history: list[dict] | None) -> None:
     """Every file of the bundle but the manifest and its signature; meta.json last, listing the others."""
     (tmp / "config.yaml").write_text(yaml.safe_dump(to_dict(fitted.config), sort_keys=False))
-    _save_tensors(save_torch, {k: v.contiguous() for k, v in fitted.model.state_dict().items()},
+    _save_tensors(save_torch, {k: v.detach().cpu().contiguous() for k, v in fitted.model.state_dict().items()},
                   tmp / "model.safetensors")
     enc_cfg, enc_arrays = {}, {}
     for side, enc in (("users", fitted.encoded.user_encoders), ("items", fitted.encoded.item_encoders)):
@@ -392,7 +393,7 @@ def _model(bundle: Path, config: Config, meta: dict) -> SocialModel:
     model = _read(bundle, "meta.json", lambda _: SocialModel(config.model, ModelShape(**meta["shape"])))
 
     def fill(file: Path) -> SocialModel:
-        model.load_state_dict(load_torch(str(file)))
+        model.load_state_dict(load_torch(str(file), device="cpu"))  # CPU, whatever it was trained on
         return model.eval()
     return _read(bundle, "model.safetensors", fill)
 

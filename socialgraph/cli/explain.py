@@ -12,6 +12,8 @@ def explain(
     model: Path = typer.Option(..., "--model", "-m", help="Bundle folder written by `socialgraph train`."),
     hidden: list[str] = typer.Option([], "--hide", help="A user the asker may not see (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    device: str = typer.Option("auto", "--device", help="Where the model computes: auto (cuda when available), "
+                               "cpu, cuda or cuda:N."),
 ) -> None:
     """Explain why the model scores a pair of users as it does.
 
@@ -28,5 +30,5 @@ def explain(
     from socialgraph.predictor import Predictor
 
     # A missing bundle or an unknown id is reported by the command line's entry point, in one line.
-    e = Predictor.load(model).explain(u, v, hidden=hidden)
+    e = Predictor.load(model, device=device).explain(u, v, hidden=hidden)
     typer.echo(e.to_json(indent=1) if as_json else str(e))

@@ -31,6 +31,8 @@ def suggest(
     workers: int = typer.Option(2, "--workers", min=1, help="Ray actors (--engine ray)."),
     threads: int = typer.Option(1, "--threads", min=0, help="torch / FAISS threads of this process (0: leave as "
                                 "is)."),
+    device: str = typer.Option("auto", "--device", help="Where user states and scores are computed: auto (cuda "
+                               "when available), cpu, cuda or cuda:N. --engine ray always runs on cpu."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Suggest friends for every user and write them as Parquet shards.
@@ -63,6 +65,6 @@ def suggest(
         manifest = run_suggest_job(model, out, config=CandidateConfig(k=k, fof=fof, ann=ann, seed=seed),
                                    engine=engine, users=users, blocked=blocked, hidden=hidden, resume=resume,
                                    overwrite=overwrite, shard_size=shard_size, workers=workers,
-                                   progress=not quiet, threads=threads or None)
+                                   progress=not quiet, threads=threads or None, device=device)
     typer.echo(json.dumps({"out": str(out), "users": manifest["users"], "rows": manifest["rows"],
                            "shards": len(manifest["shards"]), **manifest["_run"]}))

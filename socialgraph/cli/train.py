@@ -25,6 +25,8 @@ Examples:
 
   socialgraph train --data my_folder --out models/small --set model.dim=32
 
+  socialgraph train --data my_folder --out models/mine --device cuda:0
+
   socialgraph train --print-config > my.yaml
 
   socialgraph train --data my_folder --config my.yaml --out models/mine
@@ -41,6 +43,8 @@ def train(
                                         "model.dim=32 (repeatable; applied after --config)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Override train.epochs."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Override train.seed (split seed stays 0)."),
+    device: Optional[str] = typer.Option(None, "--device", help="Override train.device: auto, cpu, cuda or "
+                                         "cuda:N (bundles load on any device)."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the configuration and exit."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing bundle at --out."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -49,13 +53,16 @@ def train(
 
     from socialgraph.config import to_dict
 
-    cfg = _config(config, overrides, epochs, seed)
+    cfg = _config(config, overrides, epochs, seed, device)
     if print_config:
         typer.echo(yaml.safe_dump(to_dict(cfg), sort_keys=False), nl=False)
         return
     if out is None:
         fail("--out BUNDLE is required (the folder the trained model is written to)")
     check_output(out, "folder", overwrite=overwrite)
+    from socialgraph.train.runtime import resolve_device
+
+    resolve_device(cfg.train.device)  # a CUDA device that is not there fails before the data are read
     graph = load_graph(dataset, data)
     with progress_bars(not quiet):
         fitted, history = _fit(cfg, graph, benchmark=dataset is not None, progress=not quiet)
@@ -67,11 +74,12 @@ def train(
     typer.echo(json.dumps({"bundle": str(out), **fitted.metrics}, default=float))
 
 
-def _config(path: Optional[Path], overrides: list[str], epochs: Optional[int], seed: Optional[int]):
-    """The run's configuration: defaults, then the file, then ``--set``, then ``--epochs`` / ``--seed`` (each
-    value checked by the configuration itself; a bad one raises ConfigError, one line)."""
+def _config(path: Optional[Path], overrides: list[str], epochs: Optional[int], seed: Optional[int],
+            device: Optional[str] = None):
+    """The run's configuration: defaults, then the file, then ``--set``, then ``--epochs`` / ``--seed`` /
+    ``--device`` (each value checked by the configuration itself; a bad one raises ConfigError, one line)."""
     from socialgraph.config import apply_overrides, load_yaml, update
-    from socialgraph.bundle.config import Config
+    from socialgraph.bundle.config import Config, check_device
 
     cfg = load_yaml(Config, path) if path else Config()
     apply_overrides(cfg, overrides)
@@ -79,6 +87,9 @@ def _config(path: Optional[Path], overrides: list[str], epochs: Optional[int], s
         update(cfg, "train.epochs", epochs, source="--epochs")
     if seed is not None:
         update(cfg, "train.seed", seed, source="--seed")
+    if device is not None:
+        update(cfg, "train.device", device, source="--device")
+    check_device(cfg.train.device, source="--device" if device is not None else None)  # --set is not pattern-checked
     return cfg
 
 

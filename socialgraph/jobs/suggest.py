@@ -118,7 +118,7 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
                     users: Optional[Union[str, os.PathLike]] = None,
                     blocked: Optional[Union[str, os.PathLike]] = None, hidden: Optional[IdsLike] = None,
                     resume: bool = False, overwrite: bool = False, shard_size: int = 50_000, workers: int = 2,
-                    progress: bool = True, threads: Optional[int] = 1) -> dict:
+                    progress: bool = True, threads: Optional[int] = 1, device: Optional[str] = None) -> dict:
     """Run the job and return its manifest.
 
     Args:
@@ -145,6 +145,9 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
             ``None`` leaves them as they are. One is the default: the scorer's matrix products are small, and on
             a machine whose cores are shared a second thread mostly waits for the first (measured 2-3x slower
             here); use ``engine="ray"`` with more ``workers`` to use more cores.
+        device: where the local engine computes user states and scores (``Predictor.load(..., device=)``:
+            ``None``/``auto``, ``cpu``, ``cuda``, ``cuda:N``). The ``ray`` engine always runs on the CPU (its actors
+            get a pickled pipeline, built on the CPU), whatever this says.
 
     The plan (``_plan.json``) records the settings: the bundle's identity (see :func:`_bundle_identity`), ``k``,
     candidates, seed, shard size and digests of the users, blocked pairs and hidden users. A resume with any of
@@ -167,7 +170,8 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
     ids = _Inputs(_Ids.read(users, ("user_id",), "users")[0] if users is not None else None,
                   _Ids.read(blocked, ("src", "dst"), "blocked") if blocked is not None else None,
                   _Ids.read(hidden, ("user_id",), "hidden")[0] if hidden is not None else None)
-    job = _Job(Path(bundle), Path(out), cfg, engine, ids, resume, overwrite, shard_size, workers, progress)
+    job = _Job(Path(bundle), Path(out), cfg, engine, ids, resume, overwrite, shard_size, workers, progress,
+               "cpu" if engine == "ray" else device)
     start = time.time()
     with _threads(threads):
         return _run(job, start)
@@ -192,6 +196,7 @@ class _Job:
     shard_size: int
     workers: int
     progress: bool
+    device: Optional[str] = None
 
 
 def _plan(job: _Job, predictor) -> tuple[dict, np.ndarray]:
@@ -218,7 +223,7 @@ def _plan(job: _Job, predictor) -> tuple[dict, np.ndarray]:
 
 
 def _run(job: _Job, start: float) -> dict:
-    predictor = Predictor.load(job.bundle)
+    predictor = Predictor.load(job.bundle, device=job.device)
     plan, rows = _plan(job, predictor)
     todo = prepare(job.out, plan, job.resume, job.overwrite)
     bounds = [(i * job.shard_size, min((i + 1) * job.shard_size, len(rows))) for i in range(plan["num_shards"])]

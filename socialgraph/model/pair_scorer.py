@@ -6,10 +6,14 @@ passing, the pair structure of :math:`(u, v)` on the message-passing graph (comm
 reads them). :class:`PairScorer` is the one place that computes it: the fitted model (validation, calibration,
 test metrics), the predictor (score, suggest, explain) and the suggestion job all call :meth:`PairScorer.logits`.
 It is a plain picklable object, so a distributed job ships it to its workers once.
+
+The scorer computes where its ``states`` are (the model and the inputs must be on that device too): the pair
+structure is computed on the CPU and moved there batch by batch, and the logits come back to the CPU. On the CPU
+nothing moves.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Union
 
 import numpy as np
@@ -17,7 +21,7 @@ import scipy.sparse as sp
 import torch
 
 from socialgraph.data.adjacency import GraphArrays, as_graph_arrays
-from socialgraph.model.pairwise import pair_structure
+from socialgraph.model.pairwise import PairStructure, pair_structure
 from socialgraph.model.social_model import NodeInputs, SocialModel
 
 
@@ -53,12 +57,25 @@ class PairScorer:
 
     @torch.inference_mode()
     def logits(self, pairs: Union[np.ndarray, list]) -> np.ndarray:
-        """float32 ``[P]`` logits of user-row pairs ``[P, 2]``."""
+        """float32 ``[P]`` logits of user-row pairs ``[P, 2]`` (computed on the states' device, returned as a
+        CPU array)."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         completion = self.model.config.link_completion
+        device = self.states.device
         out = []
         for i in range(0, len(pairs), self.batch_size):
             p = pairs[i:i + self.batch_size]
-            structure = pair_structure(self.graph, p, completion=completion)
-            out.append(self.model.score_links(self.states, torch.from_numpy(p), structure, self.inputs).numpy())
+            structure = _structure_to(pair_structure(self.graph, p, completion=completion), device)
+            logits = self.model.score_links(self.states, torch.from_numpy(p).to(device), structure, self.inputs)
+            out.append(logits.cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, np.float32)
+
+
+def _structure_to(structure: PairStructure, device: torch.device) -> PairStructure:
+    """``structure`` with its tensors on ``device`` (the same object on the CPU, where it is computed)."""
+    if device.type == "cpu":
+        return structure
+    if hasattr(structure, "to"):
+        return structure.to(device)
+    return replace(structure, **{f.name: getattr(structure, f.name).to(device) for f in fields(structure)
+                                 if isinstance(getattr(structure, f.name), torch.Tensor)})

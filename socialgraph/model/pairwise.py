@@ -67,6 +67,14 @@ class PairStructure:
     common: torch.Tensor
     one_sided: Optional[torch.Tensor] = None
 
+    def to(self, device: Union[torch.device, str]) -> "PairStructure":
+        """The same structure with its tensors on ``device`` (``self`` when they are there already)."""
+        device = torch.device(device)
+        if all(t is None or t.device == device for t in (self.features, self.common, self.one_sided)):
+            return self
+        return PairStructure(self.features.to(device), self.common.to(device),
+                             None if self.one_sided is None else self.one_sided.to(device))
+
 
 def pair_structure(graph: Union[sp.csr_matrix, GraphArrays], pairs: np.ndarray, *,
                    leave_out: Optional[np.ndarray] = None, completion: int = 0) -> PairStructure:

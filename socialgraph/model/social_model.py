@@ -44,6 +44,18 @@ class NodeInputs:
                           None if self.known is None else self.known[index],
                           None if self.positions is None else self.positions[index])
 
+    def to(self, device: torch.device | str) -> "NodeInputs":
+        """The same inputs with every tensor on ``device`` (``self`` when they all are there already)."""
+        device = torch.device(device)
+        tensors = [*self.x.values(), *self.mask.values(), self.known, self.positions]
+        if all(t is None or t.device == device for t in tensors):
+            return self
+
+        def move(t: Optional[Tensor]) -> Optional[Tensor]:
+            return None if t is None else t.to(device)
+        return NodeInputs(self.num, {m: move(v) for m, v in self.x.items()},
+                          {m: move(v) for m, v in self.mask.items()}, move(self.known), move(self.positions))
+
 
 @dataclass
 class ModelShape:
@@ -93,15 +105,21 @@ class SocialModel(nn.Module):
 
     def _input(self, fusion: Optional[ModalityFusion], ids: Optional[nn.Embedding], inputs: NodeInputs,
                rows: Optional[Tensor]) -> Tensor:
-        h = torch.zeros(inputs.num, self.config.dim)
+        device = self.device
+        h = torch.zeros(inputs.num, self.config.dim, device=device)
         if fusion is not None:
             h = h + fusion(inputs.x, inputs.mask)
         if ids is not None:
-            idx = torch.arange(inputs.num) if rows is None else rows
-            known = torch.ones(inputs.num, dtype=torch.bool) if inputs.known is None else inputs.known
+            idx = torch.arange(inputs.num, device=device) if rows is None else rows
+            known = torch.ones(inputs.num, dtype=torch.bool, device=device) if inputs.known is None else inputs.known
             safe = torch.where(known, idx, torch.zeros_like(idx))
             h = h + ids(safe) * known.unsqueeze(-1)
         return h
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the model's parameters (the link head is always there)."""
+        return next(self.link.parameters()).device
 
     def input_states(self, users: NodeInputs, items: Optional[NodeInputs] = None,
                      user_rows: Optional[Tensor] = None, item_rows: Optional[Tensor] = None) -> dict[str, Tensor]:

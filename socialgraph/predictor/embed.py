@@ -17,6 +17,7 @@ import torch
 
 from socialgraph.model.graph_encoder import FRIEND
 from socialgraph.model.social_model import NodeInputs, SocialModel
+from socialgraph.predictor.device import edges_to, model_device
 
 #: below this many users the whole-graph forward pass is cheap and used as is
 LAYERWISE_MIN_USERS = 100_000
@@ -24,10 +25,12 @@ LAYERWISE_MIN_USERS = 100_000
 
 @torch.no_grad()
 def input_states(model: SocialModel, users: NodeInputs, block: int = 65536) -> torch.Tensor:
-    """Fused input states ``[n, dim]`` of all users, in blocks (fusion stacks ``[block, M+1, dim]``)."""
-    out = torch.empty(users.num, model.config.dim)
+    """Fused input states ``[n, dim]`` of all users, in blocks (fusion stacks ``[block, M+1, dim]``), on the
+    model's device (``users`` must be there too)."""
+    device = model_device(model)
+    out = torch.empty(users.num, model.config.dim, device=device)
     for s in range(0, users.num, block):
-        rows = torch.arange(s, min(s + block, users.num))
+        rows = torch.arange(s, min(s + block, users.num), device=device)
         out[rows] = model.input_states(users.rows(rows), user_rows=rows)["user"]
     return out
 
@@ -38,10 +41,13 @@ def layerwise_user_states(model: SocialModel, users: NodeInputs, adjacency: sp.c
     """Exact user states after message passing over ``adjacency`` (symmetric CSR), ``block`` users at a time.
 
     Only for homogeneous models (items are not nodes); heterogeneous ones need the whole-graph forward pass.
+    The states are computed on the model's device (``users`` must be there too); the graph stays on the CPU and
+    each block's edges are moved.
     """
     if model.hetero:
         raise ValueError("layer-wise inference covers user-only message passing; this model has item nodes")
     model.eval()
+    device = model_device(model)
     adj = sp.csr_matrix(adjacency)
     n = adj.shape[0]
     h = input_states(model, users)
@@ -61,8 +67,9 @@ def layerwise_user_states(model: SocialModel, users: NodeInputs, adjacency: sp.c
             # Local ids: the block's users first (0..b-1), then the other sources.
             order = np.argsort(local_nodes)
             pos = order[np.searchsorted(local_nodes[order], src)]
-            ei = torch.from_numpy(np.stack([pos, sub.row.astype(np.int64)]))  # messages flow source -> target
-            x = h[torch.from_numpy(local_nodes)]
+            # messages flow source -> target
+            ei = torch.from_numpy(np.stack([pos, sub.row.astype(np.int64)])).to(device)
+            x = h[torch.from_numpy(local_nodes).to(device)]
             out = model.encoder.layer(layer, {"user": x}, {FRIEND: ei})["user"]
             nxt[s:s + len(dst)] = out[:len(dst)]
         h = nxt
@@ -72,13 +79,16 @@ def layerwise_user_states(model: SocialModel, users: NodeInputs, adjacency: sp.c
 @torch.no_grad()
 def node_states(model: SocialModel, users: NodeInputs, items: Optional[NodeInputs], adjacency: sp.csr_matrix,
                 edge_index_fn, layerwise: Optional[bool] = None) -> dict[str, torch.Tensor]:
-    """``{"user": [n, dim], "item": [m, dim]}``: layer-wise for big user-only graphs, whole-graph otherwise."""
+    """``{"user": [n, dim], "item": [m, dim]}``: layer-wise for big user-only graphs, whole-graph otherwise.
+
+    Computed on the model's device: ``users`` and ``items`` must be there (the predictor moves them once); the edge
+    index ``edge_index_fn()`` builds on the CPU is moved."""
     n = users.num
     use = layerwise if layerwise is not None else (n >= LAYERWISE_MIN_USERS and not model.hetero)
     if not use:
         model.eval()
-        return model(users, edge_index_fn(), items)
+        return model(users, edges_to(edge_index_fn(), model_device(model)), items)
     out = {"user": layerwise_user_states(model, users, adjacency)}
     if items is not None and model.shape.num_items:
-        out["item"] = model.input_states(users.rows(torch.arange(0)), items)["item"]
+        out["item"] = model.input_states(users.rows(torch.arange(0, device=model_device(model))), items)["item"]
     return out

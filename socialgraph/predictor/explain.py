@@ -4,6 +4,9 @@
 Nothing in an explanation depends on a user hidden from the asker: the score, the heuristics, the mutual friends
 and the attention are all computed on the graph without the hidden users' friendships and engagements, with every
 other user's degree recomputed without them (:mod:`~socialgraph.predictor.visibility`).
+
+Tensors are computed on the model's device (where the predictor put the model and the inputs) and brought back to
+the CPU before they become numbers.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import torch
 from socialgraph.data.adjacency import pair_member
 from socialgraph.eval.heuristics import score_pairs as heuristic_scores
 from socialgraph.model.pair_scorer import PairScorer
+from socialgraph.predictor.device import edges_to, model_device
 from socialgraph.predictor.embed import node_states
 from socialgraph.predictor.explanation import Explanation, SideExplanation, plain
 from socialgraph.predictor.visibility import VisibleGraph, hides_edges, visible_graph
@@ -70,11 +74,12 @@ class PairExplainer:
     def _attention(self, view: VisibleGraph) -> Optional[tuple[np.ndarray, np.ndarray]]:
         f = self.predictor.fitted
         h = f.model.input_states(f.encoded.users, f.encoded.items)
-        got = f.model.encoder.friend_attention(h if f.model.hetero else {"user": h["user"]}, view.edge_index(f.graph))
+        edges = edges_to(view.edge_index(f.graph), model_device(f.model))
+        got = f.model.encoder.friend_attention(h if f.model.hetero else {"user": h["user"]}, edges)
         if got is None:
             return None
         ei, alpha = got
-        return ei.numpy(), alpha.mean(1).numpy()
+        return ei.cpu().numpy(), alpha.mean(1).cpu().numpy()
 
     def _side(self, row: int, attention, hide: frozenset, top: int) -> SideExplanation:
         """One end of the pair: its modality weights (its own inputs only) and the friends it attends to most
@@ -85,8 +90,8 @@ class PairExplainer:
         mods: dict[str, float] = {}
         fusion = f.model.user_fusion
         if fusion is not None:
-            one = users.rows(torch.tensor([row]))
-            w = fusion.weights(one.x, one.mask)[0].numpy()
+            one = users.rows(torch.tensor([row], device=model_device(f.model)))
+            w = fusion.weights(one.x, one.mask)[0].cpu().numpy()
             mods = {name: float(x) for name, x in zip(["fallback", *fusion.names], w)}
         nbrs: list[tuple[Any, float]] = []
         ids = f.graph.user_ids

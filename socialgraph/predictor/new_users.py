@@ -14,6 +14,7 @@ from socialgraph.bundle.fitted import FittedModel
 from socialgraph.bundle.inputs import to_inputs
 from socialgraph.model.social_model import NodeInputs
 from socialgraph.model.spectral import extend_positions
+from socialgraph.predictor.device import inputs_to, model_device
 
 
 def feature_row(graph: SocialGraph, features: dict) -> pd.DataFrame:
@@ -65,17 +66,19 @@ def encode_row(fitted: FittedModel, frame: pd.DataFrame, items: list) -> NodeInp
 def append_user(fitted: FittedModel, row_frame: pd.DataFrame, user_id, friend_rows: np.ndarray, items: list) -> None:
     """Add one user to ``fitted`` in place, as its last row: its encoded inputs (no trained id vector:
     ``known=False``), its spectral positions from its friends' (``friend_rows``), its id and its attribute row.
-    The caller adds its friendships."""
+    The caller adds its friendships. The new row is encoded on the CPU and joins the inputs on their device."""
     g = fitted.graph
-    encoded = encode_row(fitted, row_frame, items)
     users = fitted.encoded.users
+    device = model_device(fitted.model)
+    encoded = inputs_to(encode_row(fitted, row_frame, items), device)
     n = users.num
-    known = torch.ones(n, dtype=torch.bool) if users.known is None else users.known
+    known = torch.ones(n, dtype=torch.bool, device=device) if users.known is None else users.known
     positions = None if users.positions is None else torch.cat(
-        [users.positions, torch.from_numpy(extend_positions(users.positions.numpy(), friend_rows))[None]])
+        [users.positions,
+         torch.from_numpy(extend_positions(users.positions.cpu().numpy(), friend_rows))[None].to(device)])
     new_users = NodeInputs(n + 1, {m: torch.cat([users.x[m], encoded.x[m]]) for m in users.x},
                            {m: torch.cat([users.mask[m], encoded.mask[m]]) for m in users.mask},
-                           torch.cat([known, torch.zeros(1, dtype=torch.bool)]), positions)
+                           torch.cat([known, torch.zeros(1, dtype=torch.bool, device=device)]), positions)
     fitted.encoded = replace(fitted.encoded, users=new_users)
     attrs = None if g.user_attrs is None else AttributeTable(
         pd.concat([g.user_attrs.frame, row_frame], ignore_index=True), dict(g.user_attrs.roles))

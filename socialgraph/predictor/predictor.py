@@ -21,8 +21,10 @@ from socialgraph.bundle.calibration import Calibration
 from socialgraph.bundle.fitted import FittedModel
 from socialgraph.data.adjacency import adjacency_from_edges, pair_keys
 from socialgraph.data.graph import SocialGraph, canonical_pairs
+from socialgraph.model.device import DeviceLike, resolve_device
 from socialgraph.model.pair_scorer import PairScorer
 from socialgraph.predictor.candidates import normalise
+from socialgraph.predictor.device import fitted_to
 from socialgraph.predictor.embed import node_states
 from socialgraph.predictor.errors import HiddenUserError, UnknownUserError
 from socialgraph.predictor.explain import PairExplainer
@@ -59,10 +61,19 @@ class Predictor:
         layerwise: compute user states block by block (default: for graphs of 100,000 users and more).
         candidate_config: how :meth:`suggest` finds and keeps suggestions (the job's settings are the same
             :class:`~socialgraph.predictor.suggestions.CandidateConfig`).
+        device: where the model computes: ``None`` / ``"auto"`` (CUDA when available, else the CPU), ``"cpu"``,
+            ``"cuda"``, ``"cuda:N"`` or a :class:`torch.device`. The model and the encoded inputs of ``fitted``
+            are moved there once, here (in place: ``fitted`` is the predictor's from now on); user states, scores,
+            explanations and new users' rows are then computed there, and whatever is returned is on the CPU
+            (numpy arrays, floats). A CUDA device this machine lacks raises ``ValueError``. On the CPU nothing
+            moves and results are those of a predictor without the setting.
     """
 
     def __init__(self, fitted: FittedModel, *, hidden: Iterable = (), blocked: Optional[PairsLike] = None,
-                 layerwise: Optional[bool] = None, candidate_config: Optional[CandidateConfig] = None) -> None:
+                 layerwise: Optional[bool] = None, candidate_config: Optional[CandidateConfig] = None,
+                 device: DeviceLike = None) -> None:
+        self.device = resolve_device(device)
+        fitted_to(fitted, self.device)
         self.fitted = fitted
         self.calibration = Calibration.from_metrics(fitted.metrics)
         self.layerwise = layerwise
@@ -81,7 +92,7 @@ class Predictor:
     # ------------------------------------------------------------------ construction
     @classmethod
     def load(cls, bundle: Union[str, os.PathLike], *, key: Union[str, bytes, None] = None,
-             **kwargs: Any) -> "Predictor":
+             device: DeviceLike = None, **kwargs: Any) -> "Predictor":
         """Load a bundle, verified first: an incomplete, modified, unlisted-file-holding or incompatible one raises
         :class:`~socialgraph.bundle.format.BundleError`, one line naming the file and what to do.
 
@@ -89,11 +100,14 @@ class Predictor:
             bundle: the bundle folder written by ``socialgraph train`` / :func:`~socialgraph.bundle.format.save_bundle`.
             key: the signing key (default ``$SOCIALGRAPH_BUNDLE_KEY``); with one, the bundle's ``manifest.sig`` must
                 verify, without one it is not checked (see :mod:`socialgraph.bundle.format`).
+            device: where to compute (see :class:`Predictor`); checked before the bundle is read, so a CUDA
+                device this machine lacks raises ``ValueError`` at once. The bundle is read on the CPU and moved.
             **kwargs: passed to :class:`Predictor` (``hidden``, ``blocked``, ``layerwise``, ``candidate_config``).
         """
         from socialgraph.bundle.format import load_bundle
 
-        return cls(load_bundle(bundle, key=key), **kwargs)
+        dev = resolve_device(device)
+        return cls(load_bundle(bundle, key=key), device=dev, **kwargs)
 
     def save(self, path: Union[str, os.PathLike], *, overwrite: bool = False,
              key: Union[str, bytes, None] = None) -> "os.PathLike":
@@ -103,7 +117,7 @@ class Predictor:
         not part of the bundle; the graph's own blocked pairs are."""
         from socialgraph.bundle.format import save_bundle
 
-        return save_bundle(self.fitted, path, overwrite=overwrite, key=key)
+        return save_bundle(self.fitted, path, overwrite=overwrite, key=key)  # writes CPU tensors from any device
 
     def _reset(self) -> None:
         self._z: Optional[dict[str, torch.Tensor]] = None
@@ -219,8 +233,8 @@ class Predictor:
         return self._z
 
     def user_embeddings(self) -> np.ndarray:
-        """``[num_users, dim]`` float32 user states."""
-        return self.embeddings()["user"].numpy()
+        """``[num_users, dim]`` float32 user states (a CPU array, whatever the device)."""
+        return self.embeddings()["user"].cpu().numpy()
 
     def unit_embeddings(self) -> np.ndarray:
         """User states scaled to unit length (cosine similarity = inner product)."""
@@ -418,8 +432,10 @@ class Predictor:
             raise ValueError("this model has no engagement head (its training graph had no engagements)")
         r = int(self.rows([user])[0])
         z = self.embeddings()
-        s = head.all_items(z["user"], z["item"], torch.tensor([r]), known=torch.tensor([self._known(r)]))
-        s = s[0].numpy().astype(np.float64)
+        dev = z["user"].device
+        s = head.all_items(z["user"], z["item"], torch.tensor([r], device=dev),
+                           known=torch.tensor([self._known(r)], device=dev))
+        s = s[0].cpu().numpy().astype(np.float64)
         g = self.graph
         if g.engagements is not None:
             s[g.engagements[g.engagements[:, 0] == r, 1]] = -np.inf
@@ -434,7 +450,7 @@ class Predictor:
         if head is None:
             raise ValueError("this model has no preference head (no category column was found in the data)")
         r = int(self.rows([user])[0])
-        p = torch.softmax(head(self.embeddings()["user"][r:r + 1]), dim=1)[0].numpy()
+        p = torch.softmax(head(self.embeddings()["user"][r:r + 1]), dim=1)[0].cpu().numpy()
         names = self.fitted.preference_names or [str(i) for i in range(len(p))]
         return {names[i]: float(p[i]) for i in np.argsort(-p, kind="stable")}
 

@@ -54,17 +54,18 @@ def engagement_split(graph: SocialGraph, val_fraction: float, seed: int) -> Opti
 def engagement_loss(model: SocialModel, z: dict, graph: SocialGraph, rows: np.ndarray, kind: str,
                     rng: np.random.Generator) -> torch.Tensor:
     """The engagement head's loss on the engagement ``rows`` given node states ``z`` (see the module docstring);
-    implicit negatives are drawn from ``rng``."""
+    implicit negatives are drawn from ``rng``. The targets go to the states' device."""
+    device = z["user"].device
     e = graph.engagements[rows]
-    u, i = torch.from_numpy(e[:, 0]), torch.from_numpy(e[:, 1])
+    u, i = torch.from_numpy(e[:, 0]).to(device), torch.from_numpy(e[:, 1]).to(device)
     value = None if graph.engagement_value is None else torch.from_numpy(
-        graph.engagement_value[rows].astype(np.float32))
+        graph.engagement_value[rows].astype(np.float32)).to(device)
     pred = model.engagement(z["user"], z["item"], u, i)
     if kind == "explicit":
         return F.mse_loss(pred, value)
-    neg_items = torch.from_numpy(rng.integers(0, graph.num_items, len(rows)))
+    neg_items = torch.from_numpy(rng.integers(0, graph.num_items, len(rows))).to(device)
     neg = model.engagement(z["user"], z["item"], u, neg_items)
-    w = torch.ones(len(rows)) if value is None else 1 + torch.log1p(value.clamp_min(0))
+    w = torch.ones(len(rows), device=device) if value is None else 1 + torch.log1p(value.clamp_min(0))
     return (w * F.softplus(-pred)).sum() / w.sum() + F.softplus(neg).mean()
 
 

@@ -46,8 +46,9 @@ def held_out_engagement_metrics(fitted: FittedModel, train: np.ndarray, held: np
 
     @torch.no_grad()
     def predict(users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        z = fitted.embeddings()
-        return fitted.model.engagement(z["user"], z["item"], torch.from_numpy(users), torch.from_numpy(items)).numpy()
+        z, device = fitted.embeddings(), fitted.device
+        return fitted.model.engagement(z["user"], z["item"], torch.from_numpy(users).to(device),
+                                       torch.from_numpy(items).to(device)).cpu().numpy()
 
     return engagement_metrics(fitted.graph, train, held, fitted.engagement_kind, predict=predict,
                               score_items=fitted.engagement_scores)
@@ -77,9 +78,11 @@ def held_out_preference_metrics(fitted: FittedModel, pref: PreferenceTask,
 def held_out_preference_scores(fitted: FittedModel, pref: PreferenceTask) -> np.ndarray:
     """Category distributions ``[len(pref.held_users), C]`` of the held-out users with their own category column
     hidden from their inputs, as in training (scoring them with it visible would read the answer)."""
-    inputs = pref.hide_held_column(fitted.encoded.users)
-    z = fitted.model(inputs, fitted.edge_index(), fitted.encoded.items)["user"]
-    return torch.softmax(fitted.model.preference(z[torch.from_numpy(pref.held_users)]), dim=1).numpy()
+    device, items = fitted.device, fitted.encoded.items
+    inputs = pref.hide_held_column(fitted.encoded.users.to(device))
+    z = fitted.model(inputs, fitted.edge_index(), None if items is None else items.to(device))["user"]
+    held = torch.from_numpy(pref.held_users).to(device)
+    return torch.softmax(fitted.model.preference(z[held]), dim=1).cpu().numpy()
 
 
 __all__ = ["evaluate", "held_out_engagement_metrics", "held_out_preference_metrics", "held_out_preference_scores"]

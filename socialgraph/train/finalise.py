@@ -55,10 +55,11 @@ def _fit_rating_weights(setup: TrainingSetup) -> None:
     model, eng, graph = setup.model, setup.step.eng, setup.step.graph
     if setup.step.kind != "explicit" or model.engagement is None or not len(eng.val):
         return
-    z = setup.fitted.embeddings()
+    z, device = setup.fitted.embeddings(), setup.device
     val = graph.engagements[eng.val]
-    model.engagement.fit_weights(z["user"], z["item"], torch.from_numpy(val[:, 0]), torch.from_numpy(val[:, 1]),
-                                 torch.from_numpy(graph.engagement_value[eng.val].astype(np.float32)))
+    model.engagement.fit_weights(z["user"], z["item"], torch.from_numpy(val[:, 0]).to(device),
+                                 torch.from_numpy(val[:, 1]).to(device),
+                                 torch.from_numpy(graph.engagement_value[eng.val].astype(np.float32)).to(device))
 
 
 __all__ = ["finalise"]

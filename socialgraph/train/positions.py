@@ -66,10 +66,12 @@ def user_positions(config: Config, links: LinkData, num_users: int, val_neg: np.
 
 
 def step_folds(positions: UserPositions, config: Config, links: LinkData, num_users: int, val_neg: np.ndarray,
-               batch: int, steps: int, rng: np.random.Generator, progress: bool = False) -> Optional[StepFolds]:
+               batch: int, steps: int, rng: np.random.Generator, progress: bool = False,
+               device: Optional[torch.device] = None) -> Optional[StepFolds]:
     """Deal the training pairs into ``min(steps, SPECTRAL_FOLDS)`` folds of ``batch``-sized steps (one permutation
-    drawn from ``rng``) and compute each fold's positions without it, aligned to ``positions``; ``None`` when the
-    scorer reads no positions or there are no friendships (every epoch then deals the pairs afresh)."""
+    drawn from ``rng``) and compute each fold's positions without it, aligned to ``positions`` (on ``device``;
+    default the CPU); ``None`` when the scorer reads no positions or there are no friendships (every epoch then
+    deals the pairs afresh)."""
     if positions.combined is None or not len(links.train):
         return None
     t = config.train
@@ -83,7 +85,7 @@ def step_folds(positions: UserPositions, config: Config, links: LinkData, num_us
         parts.append(held_out_autoencoder_positions(links.train, num_users, folds, positions.autoencoder,
                                                     val=links.val, val_neg=val_neg, epochs=t.autoencoder_epochs,
                                                     seed=t.seed, progress=progress))
-    return StepFolds(perm, torch.from_numpy(np.concatenate(parts, axis=2)))
+    return StepFolds(perm, torch.from_numpy(np.concatenate(parts, axis=2)).to(device))
 
 
 __all__ = ["SPECTRAL_FOLDS", "StepFolds", "UserPositions", "step_folds", "user_positions"]

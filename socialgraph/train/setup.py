@@ -26,6 +26,7 @@ from socialgraph.model.social_model import ModelShape, NodeInputs, SocialModel
 from socialgraph.train.engagements import engagement_kind, engagement_split
 from socialgraph.train.links import LinkData, internal_split, validation_negatives
 from socialgraph.train.positions import StepFolds, step_folds, user_positions
+from socialgraph.train.runtime import resolve_device
 from socialgraph.train.step import StepContext
 from socialgraph.train.targets import PreferenceTask, preference_task
 
@@ -45,6 +46,9 @@ class TrainingSetup:
         folds: fixed step targets with their held-out positions, when the scorer reads positions.
         link_val, eng_val: whether validation ranks friendships, or (without any) held-out engagements.
         rng: the run's generator (epoch permutations, negatives, samples).
+        precision: ``train.precision`` of the steps' forward passes (``fp32`` or ``bf16``).
+
+    The model, the losses' parameters, the encoded inputs and the folds' positions are on ``device`` (``step.device``).
     """
 
     links: LinkData
@@ -60,10 +64,15 @@ class TrainingSetup:
     link_val: bool
     eng_val: bool
     rng: np.random.Generator
+    precision: str = "fp32"
 
     @property
     def model(self) -> SocialModel:
         return self.step.model
+
+    @property
+    def device(self) -> torch.device:
+        return self.step.device
 
 
 def seed_everything(seed: int) -> None:
@@ -73,10 +82,12 @@ def seed_everything(seed: int) -> None:
 
 
 def prepare(config: Config, graph: SocialGraph, links: Optional[LinkData] = None,
-            progress: bool = False) -> TrainingSetup:
+            progress: bool = False, device: Optional[torch.device] = None) -> TrainingSetup:
     """Prepare a run of ``config`` on ``graph``; without ``links``, all friend pairs train except a
-    ``train.val_fraction`` slice (see the module docstring)."""
+    ``train.val_fraction`` slice (see the module docstring). The model and the inputs go to ``device`` (default:
+    ``train.device`` resolved, :func:`~socialgraph.train.runtime.resolve_device`)."""
     t = config.train
+    device = resolve_device(t.device if device is None else device)
     seed_everything(t.seed)
     rng = np.random.default_rng(t.seed)
     links = links or internal_split(graph, t.val_fraction, rng)
@@ -92,32 +103,34 @@ def prepare(config: Config, graph: SocialGraph, links: Optional[LinkData] = None
     positions = user_positions(config, links, n, val_neg, progress)
     if positions.combined is not None:
         encoded = replace(encoded, users=replace(encoded.users, positions=torch.from_numpy(positions.combined)))
+    encoded = replace(encoded, users=encoded.users.to(device),
+                      items=None if encoded.items is None else encoded.items.to(device))
     pref = preference_task(graph, None if eng is None else eng.train, t.seed) if config.loss.preference else None
-    model, mtl, optimizer, scheduler = _build(config, graph, encoded, pref, kind, eng)
+    model, mtl, optimizer, scheduler = _build(config, graph, encoded, pref, kind, eng, device)
     fitted = FittedModel(config, model, graph, encoded, links.train, None if eng is None else eng.train, kind,
                          None if pref is None else pref.source, [] if pref is None else pref.targets.names)
     users = encoded.users if pref is None else pref.hide_held_column(encoded.users)
-    step = _step_context(t, model, mtl, graph, encoded, links, eng, pref, kind)
+    step = _step_context(t, model, mtl, graph, encoded, links, eng, pref, kind, device)
     batch, steps = _schedule(t, links, eng)
-    folds = step_folds(positions, config, links, n, val_neg, batch, steps, rng, progress)
+    folds = step_folds(positions, config, links, n, val_neg, batch, steps, rng, progress, device)
     link_val = has_links and len(links.val) > 0
     eng_val = not has_links and eng is not None and len(eng.val) > 0 and model.engagement is not None
     return TrainingSetup(links, step, users, val_neg, fitted, optimizer, scheduler, batch, steps, folds, link_val,
-                         eng_val, rng)
+                         eng_val, rng, t.precision)
 
 
 def _build(config: Config, graph: SocialGraph, encoded: EncodedGraph, pref: Optional[PreferenceTask],
-           kind: Optional[str], eng: Optional[EngagementSplit]):
-    """The model for these inputs, its multi-task loss, the optimiser and the learning-rate schedule; a rating
-    head starts from the training ratings' baseline."""
+           kind: Optional[str], eng: Optional[EngagementSplit], device: torch.device):
+    """The model for these inputs and its multi-task loss (both on ``device``), the optimiser (built once they are
+    there) and the learning-rate schedule; a rating head starts from the training ratings' baseline."""
     t = config.train
     items = encoded.items
     shape = ModelShape(num_users=graph.num_users, user_dims={m: int(v.shape[1]) for m, v in encoded.users.x.items()},
                        num_items=graph.num_items,
                        item_dims={} if items is None else {m: int(v.shape[1]) for m, v in items.x.items()},
                        num_categories=0 if pref is None else len(pref.targets.names))
-    model = SocialModel(config.model, shape)
-    mtl = MultiTaskLoss(config.loss)
+    model = SocialModel(config.model, shape).to(device)  # initialised on the CPU, so any device draws the same
+    mtl = MultiTaskLoss(config.loss).to(device)
     opt = torch.optim.Adam(list(model.parameters()) + list(mtl.parameters()), lr=t.lr, weight_decay=t.weight_decay)
     if kind == "explicit" and model.engagement is not None and eng is not None and len(eng.train):
         e = graph.engagements[eng.train]
@@ -128,14 +141,14 @@ def _build(config: Config, graph: SocialGraph, encoded: EncodedGraph, pref: Opti
 
 def _step_context(t: TrainConfig, model: SocialModel, mtl: MultiTaskLoss, graph: SocialGraph,
                   encoded: EncodedGraph, links: LinkData, eng: Optional[EngagementSplit],
-                  pref: Optional[PreferenceTask], kind: Optional[str]) -> StepContext:
+                  pref: Optional[PreferenceTask], kind: Optional[str], device: torch.device) -> StepContext:
     n = graph.num_users
     known = sp.csr_matrix(adjacency_from_edges(np.r_[links.train, links.val], n))
     train_adj = adjacency_from_edges(links.train, n) if t.structure_graph == "full" else None
     sampled = t.mode == "sampled" or (t.mode == "auto" and 2 * len(links.train) > t.full_batch_max_edges)
     return StepContext(model, mtl, graph, encoded.items, links.train, known, train_adj, eng, pref, kind, sampled,
                        t.hard_negative_ratio, t.engagement_batch_size,
-                       list(t.num_neighbors)[:model.config.layers])
+                       list(t.num_neighbors)[:model.config.layers], device)
 
 
 def _schedule(t: TrainConfig, links: LinkData, eng: Optional[EngagementSplit]) -> tuple[int, int]:

@@ -7,6 +7,9 @@ edge), so a positive never sees its own edge. Negatives are non-edges of all kno
 neighbour-sampled subgraph around the pairs' nodes (items keep their input states, and only the link and
 adjacency-reconstruction losses are computed); otherwise the whole graph passes messages and the feature
 reconstruction, preference and engagement losses ride on the same forward pass.
+
+The graph work (pairs, negatives, pair structure, samples) is numpy and scipy on the CPU; what the model reads of it
+(edge indices, pair indices, pair structure, labels, targets) goes to the run's device (``StepContext.device``).
 """
 from __future__ import annotations
 
@@ -51,6 +54,7 @@ class StepContext:
         hard_negative_ratio: share of negatives among friends-of-friends.
         engagement_batch_size: engagement targets a step.
         fanouts: neighbours sampled per node and layer in sampled mode.
+        device: where the model, its inputs and the step's tensors are.
     """
 
     model: SocialModel
@@ -67,6 +71,7 @@ class StepContext:
     hard_negative_ratio: float
     engagement_batch_size: int
     fanouts: list[int]
+    device: torch.device = torch.device("cpu")
 
 
 @dataclass
@@ -99,9 +104,9 @@ def training_step(ctx: StepContext, users: NodeInputs, idx: np.ndarray, rng: np.
     if ctx.sampled and p.structure is not None:
         s = _sampled_states(ctx, users, p, rng)
     else:
-        z = ctx.model(users, build_edge_index(ctx.train[p.keep], ctx.graph, eng_mp if ctx.model.hetero else None),
-                      ctx.items)
-        s = _States(z, torch.from_numpy(p.pairs), users, None)
+        edges = build_edge_index(ctx.train[p.keep], ctx.graph, eng_mp if ctx.model.hetero else None, ctx.device)
+        z = ctx.model(users, edges, ctx.items)
+        s = _States(z, torch.from_numpy(p.pairs).to(ctx.device), users, None)
     losses = _link_losses(ctx, p, s)
     if s.local is None:
         losses.update(_node_losses(ctx, users, s.z, eng_target, rng))
@@ -146,8 +151,8 @@ def _link_losses(ctx: StepContext, p: _Pairs, s: _States) -> dict[str, torch.Ten
     if p.structure is None:
         return losses
     zu, t = s.z["user"], p.num_targets
-    logits = ctx.model.score_links(zu, s.pair_index, p.structure, s.users)
-    y = torch.cat([torch.ones(t), torch.zeros(len(p.pairs) - t)])
+    logits = ctx.model.score_links(zu, s.pair_index, p.structure.to(ctx.device), s.users)
+    y = torch.cat([torch.ones(t, device=ctx.device), torch.zeros(len(p.pairs) - t, device=ctx.device)])
     losses["link"] = F.binary_cross_entropy_with_logits(logits, y)
     if ctx.mtl.active("adjacency_reconstruction"):
         losses["adjacency_reconstruction"] = adjacency_loss(zu, s.pair_index[:t], s.pair_index[t:])
@@ -166,8 +171,8 @@ def _node_losses(ctx: StepContext, users: NodeInputs, z: dict, eng_target: Optio
         tgt = pref.targets.matrix
         rows = np.flatnonzero(np.diff(tgt.indptr) > 0)
         rows = np.setdiff1d(rows, pref.held_users) if pref.held_users is not None else rows
-        t = torch.from_numpy(tgt[rows].toarray())
-        losses["preference"] = PreferenceHead.loss(model.preference(zu[torch.from_numpy(rows)]), t)
+        t = torch.from_numpy(tgt[rows].toarray()).to(ctx.device)
+        losses["preference"] = PreferenceHead.loss(model.preference(zu[torch.from_numpy(rows).to(ctx.device)]), t)
     if eng_target is not None and "item" in z:
         losses["engagement"] = engagement_loss(model, z, ctx.graph, eng_target, ctx.kind, rng)
     return losses
@@ -176,15 +181,15 @@ def _node_losses(ctx: StepContext, users: NodeInputs, z: dict, eng_target: Optio
 def _sampled_states(ctx: StepContext, users: NodeInputs, p: _Pairs, rng: np.random.Generator) -> _States:
     """User states for the nodes a batch needs (pair ends, their common and one-sided neighbours), computed on a
     neighbour-sampled subgraph of the step's message-passing graph; the pair structure is renumbered to the
-    subgraph's rows in place. Items stay out of sampled subgraphs (a heterogeneous encoder skips edge types it is
+    subgraph's rows in place (on the CPU, where it was computed). Items stay out of sampled subgraphs (a heterogeneous encoder skips edge types it is
     not given)."""
     model, structure = ctx.model, p.structure
     one_sided = structure.one_sided[1].numpy() if structure.one_sided is not None else np.zeros(0, np.int64)
     seeds = np.unique(np.r_[p.pairs.ravel(), structure.common.indices()[1].numpy(), one_sided])
     nodes, ei = sample_subgraph(p.mp, seeds, ctx.fanouts, rng)
-    rows = torch.from_numpy(nodes)
+    rows = torch.from_numpy(nodes).to(ctx.device)
     h = model.input_states(users.rows(rows), None, user_rows=rows)
-    z = model.encoder({"user": h["user"]}, {FRIEND: ei})
+    z = model.encoder({"user": h["user"]}, {FRIEND: ei.to(ctx.device)})
     order = np.argsort(nodes)
 
     def local(g: np.ndarray) -> np.ndarray:
@@ -194,7 +199,7 @@ def _sampled_states(ctx: StepContext, users: NodeInputs, p: _Pairs, rng: np.rand
     if structure.one_sided is not None:
         row, w, other = structure.one_sided.numpy()
         structure.one_sided = torch.from_numpy(np.stack([row, local(w), local(other)]))
-    return _States(z, torch.from_numpy(local(p.pairs)), users.rows(rows), local)
+    return _States(z, torch.from_numpy(local(p.pairs)).to(ctx.device), users.rows(rows), local)
 
 
 def _remap_columns(common: torch.Tensor, local, num: int) -> torch.Tensor:

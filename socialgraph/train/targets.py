@@ -63,7 +63,7 @@ class PreferenceTask:
             return users
         mask = dict(users.mask)
         m = mask[modality].clone()
-        m[torch.from_numpy(self.held_users)] = False
+        m[torch.from_numpy(self.held_users).to(m.device)] = False
         mask[modality] = m
         return NodeInputs(users.num, users.x, mask, users.known, users.positions)
 

@@ -18,8 +18,9 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
+import torch
 from tqdm.auto import tqdm
 
 from socialgraph.bundle.config import Config
@@ -28,7 +29,7 @@ from socialgraph.data.graph import SocialGraph
 from socialgraph.train.early_stopping import EarlyStopping
 from socialgraph.train.finalise import finalise
 from socialgraph.train.links import LinkData
-from socialgraph.train.runtime import torch_settings
+from socialgraph.train.runtime import autocast, resolve_device, torch_settings
 from socialgraph.train.setup import TrainingSetup, prepare
 from socialgraph.train.step import training_step
 from socialgraph.train.validation import validation_pass
@@ -42,11 +43,14 @@ class Trainer:
         progress: show a progress bar.
         log_path: append one JSON line of metrics per evaluation to this file (``metrics.jsonl``).
         checkpoint_dir: write the best weights there (atomically) whenever validation improves.
+        device: where to train, overriding ``train.device`` (a setting such as ``"cuda:1"`` or a ``torch.device``);
+            ``None``: ``train.device``.
     """
 
     def __init__(self, config: Optional[Config] = None, progress: bool = True, log_path: Optional[Path] = None,
-                 checkpoint_dir: Optional[Path] = None) -> None:
+                 checkpoint_dir: Optional[Path] = None, device: Union[str, torch.device, None] = None) -> None:
         self.config = config or Config()
+        self.device = device
         self.progress = progress
         self.log_path = Path(log_path) if log_path else None
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
@@ -56,9 +60,12 @@ class Trainer:
         """Train on ``graph``. Without ``links``, all friend pairs train except a ``val_fraction`` slice.
 
         The run sets torch's thread count (``train.threads``) and deterministic algorithms, and restores both when
-        it ends (:func:`~socialgraph.train.runtime.torch_settings`)."""
+        it ends (:func:`~socialgraph.train.runtime.torch_settings`). The device (``device``, else ``train.device``)
+        is resolved before anything else: a CUDA device that is not there fails at once
+        (:func:`~socialgraph.train.runtime.resolve_device`)."""
+        device = resolve_device(self.config.train.device if self.device is None else self.device)
         with torch_settings(self.config.train.threads):
-            setup = prepare(self.config, graph, links, progress=self.progress)
+            setup = prepare(self.config, graph, links, progress=self.progress, device=device)
             start = time.time()
             stopping = self._run_epochs(setup, graph.name, start)
             epochs = len(self.history) and self.history[-1]["epoch"]
@@ -100,7 +107,8 @@ class Trainer:
             idx = perm[s * batch:(s + 1) * batch]
             users = setup.users if folds is None else \
                 replace(setup.users, positions=folds.positions[s % len(folds.positions)])
-            loss = training_step(setup.step, users, idx, rng)
+            with autocast(setup.device, setup.precision):
+                loss = training_step(setup.step, users, idx, rng)
             setup.optimizer.zero_grad()
             loss.backward()
             setup.optimizer.step()
@@ -122,7 +130,7 @@ class Trainer:
 
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.checkpoint_dir / "checkpoint.safetensors.tmp"
-        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
+        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp))
         tmp.replace(self.checkpoint_dir / "checkpoint.safetensors")
 
 

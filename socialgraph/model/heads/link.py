@@ -102,7 +102,7 @@ class LinkScorer(nn.Module):
         and (with ``num_positions``) the users' spectral positions ``[n, num_positions]``, rows as in ``z``."""
         parts = [z[pairs[:, 0]] * z[pairs[:, 1]]]
         if self.use_common_neighbours:
-            parts.append(self.common(torch.sparse.mm(structure.common, z)))
+            parts.append(self.common(_pool_common(structure.common, z)))
         if self.use_structure:
             parts.append(self.structure(structure.features))
         if self.completion is not None:
@@ -179,6 +179,15 @@ class _SparsePool(torch.autograd.Function):
                                              check_invariants=False)
             g_z = torch.sparse.mm(pool_t, grad)
         return g_values, g_z, None, None, None
+
+
+def _pool_common(common: Tensor, z: Tensor) -> Tensor:
+    """``common @ z`` in float32, outside any autocast (``train.precision`` bf16): torch's sparse product has no
+    mixed-precision backward (it fails with "expected scalar type Float but found BFloat16")."""
+    if not torch.is_autocast_enabled(z.device.type):
+        return torch.sparse.mm(common, z)
+    with torch.autocast(z.device.type, enabled=False):
+        return torch.sparse.mm(common.float(), z.float())
 
 
 def feature_similarity(users: "NodeInputs", pairs: Tensor) -> Tensor:
