@@ -158,14 +158,8 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
         another job, and for a full disk (``disk full while writing FILE``: free space and rerun with
         ``resume=True``; what was written stays intact).
     """
-    cfg = config or CandidateConfig()
-    if engine not in ENGINES:
-        raise JobError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if cfg.k <= 0 or shard_size <= 0:
-        raise JobError("k and shard size must be positive")
-    if resume and overwrite:
-        raise JobError("resume and overwrite cannot be combined: --resume finishes the job in --out, --overwrite "
-                       "replaces it")
+    cfg = config or CandidateConfig()  # its k and caps are checked when it is made
+    _check_settings(engine, shard_size, resume, overwrite)
     # Read and check every input before touching --out, so bad input leaves nothing behind.
     ids = _Inputs(_Ids.read(users, ("user_id",), "users")[0] if users is not None else None,
                   _Ids.read(blocked, ("src", "dst"), "blocked") if blocked is not None else None,
@@ -175,6 +169,16 @@ def run_suggest_job(bundle: Union[str, os.PathLike], out: Union[str, os.PathLike
     start = time.time()
     with _threads(threads):
         return _run(job, start)
+
+
+def _check_settings(engine: str, shard_size: int, resume: bool, overwrite: bool) -> None:
+    if engine not in ENGINES:
+        raise JobError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if shard_size <= 0:
+        raise JobError("shard size must be positive")
+    if resume and overwrite:
+        raise JobError("resume and overwrite cannot be combined: --resume finishes the job in --out, --overwrite "
+                       "replaces it")
 
 
 @dataclass(frozen=True)
