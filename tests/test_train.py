@@ -359,3 +359,34 @@ def test_half_star_ratings_are_ratings_and_counts_are_not():
                      "quarter steps": "implicit", "seconds": "implicit"}
     assert not is_rating_scale(np.array([-1.0, 2.0])) and not is_rating_scale(np.array([np.nan]))
     assert engagement_kind(replace(g, engagement_value=half_stars.astype(np.float32)), "implicit") == "implicit"
+
+
+@pytest.mark.parametrize("name", [pick("seal-usair", "musae-facebook-core300")])
+def test_a_full_graph_epoch_is_ten_passes_whatever_the_batch_size(name, monkeypatch):
+    """A whole-graph step costs the same whatever its number of targets, so ``full`` mode takes a tenth of the
+    training friendships a step however small ``train.batch_size`` is: an epoch is ten passes over the graph and
+    costs in proportion to the friendships (with the batch as a cap, the passes grew with the graph too and an
+    epoch's cost with its square). ``sampled`` steps cost in proportion to their targets and keep the cap."""
+    from socialgraph.train import step as step_module
+
+    graph = load_graph(name)
+    split = benchmark_split(graph, seed=0)
+    real = step_module.training_step
+
+    for mode, expected in (("full", None), ("sampled", 64)):
+        sizes = []
+
+        def spy(ctx, users, idx, rng):
+            sizes.append(len(idx))
+            return real(ctx, users, idx, rng)
+
+        monkeypatch.setattr("socialgraph.train.trainer.training_step", spy)
+        config = from_dict(Config, {"train": {"epochs": 1, "batch_size": 64, "mode": mode},
+                                    "model": {"dim": 16, "heads": 1}})
+        Trainer(config, progress=False).fit(graph, LinkData(split.train, split.val))
+        assert sum(sizes) == len(split.train)  # one epoch covers every training friendship once
+        if mode == "full":  # a tenth, but no fewer than 256 targets (USAir: 1,800 friendships, 8 steps)
+            batch = max(256, -(-len(split.train) // 10))
+            assert max(sizes) == batch > 64 and len(sizes) == -(-len(split.train) // batch) <= 10
+        else:
+            assert max(sizes) == expected and len(sizes) == -(-len(split.train) // expected)

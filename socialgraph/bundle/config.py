@@ -27,9 +27,12 @@ class TrainConfig:
             Last.fm, 0.002 over 100 epochs gives test Hits@50 0.329 / 0.330 / 0.330 (training seeds 0 / 1 / 2)
             against 0.313 / 0.297 / 0.287 for 0.005 over 60; ego-facebook and twitch-engb are unchanged (0.858,
             0.460).
-        batch_size: most target friend edges per step (they are removed from the step's message-passing graph);
-            smaller graphs use a tenth of their training friendships (at least 256) so that training graphs stay
-            close to the full one.
+        batch_size: most target friend edges per step in ``sampled`` mode (a step's targets are removed from its
+            message-passing graph). A whole-graph step costs the same whatever its number of targets, so ``full``
+            mode always takes a tenth of the training friendships a step (at least 256): an epoch is ten passes over
+            the graph, and its cost grows with the friendships, not with their square. A sampled step costs in
+            proportion to its targets; there a step takes ``batch_size`` of them, or a tenth if that is fewer
+            (removing more would leave training graphs sparser than the full one).
         hard_negative_ratio: share of each step's negatives drawn among friends-of-friends (the rest uniform);
             uniform-only training teaches "has mutual friends", hard ones teach which of those become friends.
         structure_graph: the graph a step's pair features (common neighbours, walks, degrees) are computed on.

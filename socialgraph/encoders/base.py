@@ -64,6 +64,12 @@ class Encoder(abc.ABC):
 
     kind: ClassVar[str] = "encoder"
     type_name: ClassVar[str]
+    #: Fields that say where the encoder runs (``device``), not what it computes: :meth:`config` leaves them out,
+    #: so they are neither saved in states (a bundle trained on a GPU loads on a CPU-only machine) nor hashed into
+    #: the encoder cache's keys (the same inputs on any device share one entry). They stay constructor arguments:
+    #: states written before this existed carry ``"device": "cpu"`` in their params and still load, and
+    #: :meth:`from_state` ignores such values (the loaded encoder keeps its default until :meth:`to` places it).
+    runtime_fields: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ API
     @abc.abstractmethod
@@ -85,8 +91,18 @@ class Encoder(abc.ABC):
         return int(self._dim())
 
     def config(self) -> dict:
-        """The constructor arguments, JSON-able."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        """The constructor arguments, JSON-able, less the :attr:`runtime_fields`."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)  # type: ignore[arg-type]
+                if f.name not in self.runtime_fields}
+
+    def to(self, device) -> "Encoder":
+        """Run on ``device`` (a :class:`torch.device` or its name) from now on, when the encoder has a ``device``
+        runtime field (the neural ones); a no-op for the others. Returns ``self``."""
+        if "device" in self.runtime_fields:
+            import torch  # encoders without a network never need torch
+
+            self.device = str(torch.device(device))  # type: ignore[attr-defined]
+        return self
 
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """``(config, arrays)``: JSON-able config (with ``type`` and fitted scalars) and numpy arrays."""
@@ -104,7 +120,8 @@ class Encoder(abc.ABC):
         if config.get("type") != cls.__dict__.get("type_name"):
             raise ValueError(f"state of type {config.get('type')!r} cannot be loaded as {cls.__name__}; load a state "
                              f"of any type with socialgraph.encoders.registry.encoder_from_state")
-        enc = cls(**config["params"])
+        params = {k: v for k, v in config["params"].items() if k not in cls.runtime_fields}  # see runtime_fields
+        enc = cls(**params)
         enc._load_fitted_state(config.get("fitted", {}), {k: np.asarray(v) for k, v in arrays.items()})
         return enc
 

@@ -42,7 +42,11 @@ _HIST_BINS = 16
 
 @dataclass
 class ImageEncoder(Encoder):
-    """Image paths -> ``[n, d]`` features (``d`` = 1280, 176, or ``dim`` after PCA)."""
+    """Image paths -> ``[n, d]`` features (``d`` = 1280, 176, or ``dim`` after PCA).
+
+    ``device`` is where the EfficientNet runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``; set it with :meth:`to`);
+    features come back as CPU numpy arrays. A runtime field: kept out of the saved state and of the cache keys.
+    """
 
     backbone: str = "auto"
     dim: Optional[int] = None
@@ -51,9 +55,11 @@ class ImageEncoder(Encoder):
     batch_size: int = 32
     seed: int = 0
     file_cache: bool = True
+    device: str = "cpu"
 
     kind = "image"
     type_name = "ImageEncoder"  # the name saved states give this class (encoders/registry.py)
+    runtime_fields = ("device",)  # where the network runs: not saved nor hashed (see Encoder)
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -63,6 +69,7 @@ class ImageEncoder(Encoder):
         self.pca_components_: Optional[np.ndarray] = None
         self.failures_: list[str] = []
         self._net = None
+        self._net_device: Optional[str] = None  # where the loaded network is
 
     # ------------------------------------------------------------------ fit / transform
     def fit(self, values: Sequence) -> "ImageEncoder":
@@ -162,12 +169,18 @@ class ImageEncoder(Encoder):
         from socialgraph.encoders.efficientnet import MEAN_RGB, STD_RGB, load_efficientnet_lite0
 
         if self._net is None:
-            self._net = load_efficientnet_lite0()
+            self._net = load_efficientnet_lite0()  # read on the CPU
+            self._net_device = "cpu"
+        device = torch.device(self.device)
+        if self._net_device != str(device):
+            self._net.to(device)
+            self._net_device = str(device)
         arr = np.stack([_center_crop_resize(im, self.image_size) for im in images]).astype(np.float32)
-        x = torch.from_numpy(arr).permute(0, 3, 1, 2)
-        x = (x - torch.tensor(MEAN_RGB).view(1, 3, 1, 1)) / torch.tensor(STD_RGB).view(1, 3, 1, 1)
+        x = torch.from_numpy(arr).permute(0, 3, 1, 2).to(device)
+        mean = torch.tensor(MEAN_RGB, device=device).view(1, 3, 1, 1)
+        std = torch.tensor(STD_RGB, device=device).view(1, 3, 1, 1)
         with torch.inference_mode():
-            return self._net.features(x).numpy()
+            return self._net.features((x - mean) / std).cpu().numpy()
 
     # ------------------------------------------------------------------ paths and cache
     def _path(self, value) -> Path:

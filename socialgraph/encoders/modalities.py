@@ -102,6 +102,23 @@ class ModalityEncoders:
         self.encoders_: dict[str, Encoder] = {}      # key: "<modality>" or "categorical:<column>"
         self.columns_: dict[str, list[str]] = {}     # modality -> columns it reads
         self.items_: Optional["ModalityEncoders"] = None
+        self.device: Optional[str] = None            # set by to(); None: each encoder's default (the CPU)
+
+    def to(self, device) -> "ModalityEncoders":
+        """Run every neural encoder (sentence model, EfficientNet), the items' ones included, on ``device`` (a
+        :class:`torch.device` or its name), and those that a later :meth:`fit` makes too. Where they run is not
+        part of :meth:`get_state`, nor of the encoder cache's keys. Returns ``self``."""
+        import torch
+
+        self.device = str(torch.device(device))
+        for enc in self.encoders_.values():
+            enc.to(self.device)
+        if self.items_ is not None:
+            self.items_.to(self.device)
+        return self
+
+    def _placed(self, enc: Encoder) -> Encoder:
+        return enc if self.device is None else enc.to(self.device)
 
     # ------------------------------------------------------------------ fit / transform
     def fit(self, table: Optional[AttributeTable], train_rows: Optional[np.ndarray] = None, *,
@@ -117,7 +134,10 @@ class ModalityEncoders:
             e = sp.csr_matrix(engagements)
             item_x = None
             if item_attrs is not None and item_attrs.roles:
-                self.items_ = ModalityEncoders(self.config).fit(item_attrs)
+                self.items_ = ModalityEncoders(self.config)
+                if self.device is not None:
+                    self.items_.to(self.device)
+                self.items_.fit(item_attrs)
                 item_x = _concat(self.items_.transform(item_attrs, cache=self.config.cache))
             enc = InteractionEncoder(dim=self.config.interaction_dim, weighting=self.config.interaction_weighting,
                                      seed=self.config.seed)
@@ -213,10 +233,10 @@ class ModalityEncoders:
             enc: Encoder = (SentenceTransformerText(model=c.sentence_model) if sentence
                             else TfidfSvdText(dim=c.text_dim, min_df=c.text_min_df, seed=c.seed,
                                               tokens="whitespace" if codes else "words"))
-            self._add(f"text:{col}", [col], enc.fit(train.frame[col]))
+            self._add(f"text:{col}", [col], self._placed(enc).fit(train.frame[col]))
         for col in train.columns(Role.IMAGE):
             enc = ImageEncoder(backbone=c.image_backbone, dim=c.image_dim, root=c.image_root, seed=c.seed)
-            self._add(f"image:{col}", [col], enc.fit(train.frame[col]))
+            self._add(f"image:{col}", [col], self._placed(enc).fit(train.frame[col]))
         for col in train.columns(Role.MULTIHOT):
             self._add(f"multihot:{col}", [col], MultiHotEncoder(dim=c.multihot_dim, seed=c.seed)
                       .fit(train.frame[col]))

@@ -159,6 +159,9 @@ class SentenceTransformerText(Encoder):
     Nothing is learnt in ``fit`` (the model is pretrained); the state is the configuration only, and the model is
     loaded from a local folder when one is available (see :func:`resolve_sentence_model`), so no network is used.
     Embeddings are L2-normalised (cosine geometry, like :class:`TfidfSvdText`).
+
+    ``device`` is where the model runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``; set it with :meth:`to`): a runtime
+    field, kept out of the saved state and of the cache key. A model already loaded moves when it changes.
     """
 
     model: str = "all-MiniLM-L6-v2"
@@ -168,20 +171,27 @@ class SentenceTransformerText(Encoder):
 
     kind = "text"
     type_name = "SentenceTransformerText"  # the name saved states give this class (encoders/registry.py)
+    runtime_fields = ("device",)  # not saved nor hashed; old states saved "device": "cpu" (see Encoder)
 
     def __post_init__(self) -> None:
         self._model = None
+        self._model_device: Optional[str] = None  # where the loaded model is
         self._fitted = False
         self.dim_: Optional[int] = None
 
     def _load(self):
+        device = str(self.device)  # a torch.device given to the constructor works too
+        if self._model is not None and self._model_device != device:
+            self._model.to(device)
+            self._model_device = device
         if self._model is None:
             if not sentence_transformers_available():
                 raise ImportError("SentenceTransformerText needs sentence-transformers: "
                                   "pip install 'socialgraph[text]' (or use TfidfSvdText)")
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(resolve_sentence_model(self.model), device=self.device)
+            self._model = SentenceTransformer(resolve_sentence_model(self.model), device=device)
+            self._model_device = device
             if self.max_seq_length:
                 self._model.max_seq_length = self.max_seq_length
             self.dim_ = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")

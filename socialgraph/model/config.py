@@ -17,7 +17,8 @@ class ModelConfig:
         dim: width of fused user/item vectors and node states.
         layers: attention message-passing layers.
         heads: attention heads per layer.
-        conv: ``gatv2``, ``transformer`` or ``mean`` (no attention; ablation).
+        conv: ``gatv2``, ``gat`` (GATv1's additive attention: about half GATv2's cost a layer, since its scores
+            need no per-edge feature vectors), ``transformer`` or ``mean`` (no attention; ablation).
         dropout: dropout in the graph layers and heads.
         fusion: ``attention``, ``sum`` or ``concat`` (see :mod:`socialgraph.model.fusion`).
         modality_dropout: probability of hiding a whole modality of a user during training.
@@ -59,7 +60,7 @@ class ModelConfig:
     dim: int = setting(64, ge=1)
     layers: int = setting(2, ge=0)
     heads: int = setting(2, ge=1)
-    conv: Literal["gatv2", "transformer", "mean"] = "gatv2"
+    conv: Literal["gatv2", "gat", "transformer", "mean"] = "gatv2"
     dropout: float = setting(0.1, ge=0, lt=1)
     fusion: Literal["attention", "sum", "concat"] = "attention"
     modality_dropout: float = setting(0.1, ge=0, lt=1)

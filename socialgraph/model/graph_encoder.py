@@ -7,7 +7,9 @@ Each layer :math:`\\ell` updates user (and item) states with a multi-head attent
         \\Vert_{k=1}^{K} \\sum_{j \\in N(i) \\cup \\{i\\}} \\alpha^{k}_{ij} W^{k} h^{(\\ell)}_j\\big)\\big)\\Big)
 
 with GATv2 attention :math:`\\alpha_{ij} = \\mathrm{softmax}_j\\, a^\\top \\mathrm{LeakyReLU}(W [h_i \\Vert h_j])`
-(``conv="gatv2"``), scaled dot-product attention (``conv="transformer"``), or a plain mean (``conv="mean"``, the
+(``conv="gatv2"``), GAT's :math:`\\alpha_{ij} = \\mathrm{softmax}_j\\, \\mathrm{LeakyReLU}(a^\\top [W h_i \\Vert W h_j])`
+(``conv="gat"``: the score splits into a per-node term for each end, so no per-edge vector is formed), scaled
+dot-product attention (``conv="transformer"``), or a plain mean (``conv="mean"``, the
 ablation without attention). When content items are nodes too the same layer runs heterogeneously over
 ``user-friend-user``, ``user-engages-item`` and ``item-rev_engages-user`` (PyG ``HeteroConv``, summed per node type).
 """
@@ -17,7 +19,7 @@ from typing import Optional
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import GATv2Conv, HeteroConv, SAGEConv, TransformerConv
+from torch_geometric.nn import GATConv, GATv2Conv, HeteroConv, SAGEConv, TransformerConv
 
 FRIEND = ("user", "friend", "user")
 ENGAGES = ("user", "engages", "item")
@@ -27,6 +29,8 @@ REV_ENGAGES = ("item", "rev_engages", "user")
 def _conv(kind: str, dim: int, heads: int, dropout: float, bipartite: bool) -> nn.Module:
     if kind == "gatv2":
         return GATv2Conv(dim, dim // heads, heads=heads, dropout=dropout, add_self_loops=not bipartite)
+    if kind == "gat":
+        return GATConv(dim, dim // heads, heads=heads, dropout=dropout, add_self_loops=not bipartite)
     if kind == "transformer":
         return TransformerConv(dim, dim // heads, heads=heads, dropout=dropout, root_weight=True)
     if kind == "mean":
@@ -41,7 +45,7 @@ class GraphEncoder(nn.Module):
         dim: hidden size of node states (divisible by ``heads``).
         num_layers: message-passing layers.
         heads: attention heads per layer.
-        conv: ``"gatv2"``, ``"transformer"`` or ``"mean"``.
+        conv: ``"gatv2"``, ``"gat"``, ``"transformer"`` or ``"mean"``.
         dropout: dropout on attention weights and layer outputs.
         hetero: whether items are nodes with engagement edges.
     """
@@ -103,7 +107,7 @@ class GraphEncoder(nn.Module):
         for i in range(layer):
             h = self.layer(i, h, edge_index)
         conv = self.convs[layer].convs[FRIEND] if self.hetero else self.convs[layer]
-        if not isinstance(conv, (GATv2Conv, TransformerConv)):
+        if not isinstance(conv, (GATConv, GATv2Conv, TransformerConv)):
             return None
         _, (ei, alpha) = conv(h["user"], edge_index[FRIEND], return_attention_weights=True)
         return ei, alpha

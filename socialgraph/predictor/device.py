@@ -26,8 +26,12 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 def fitted_to(fitted, device: torch.device) -> None:
     """Move a :class:`~socialgraph.bundle.fitted.FittedModel`'s network and encoded inputs to ``device`` in
-    place (nothing changes when they are there already); its cached states are forgotten if anything moved."""
+    place (nothing changes when they are there already); its cached states are forgotten if anything moved. Its
+    fitted encoders run there too (new users' rows are encoded on ``device``; see ``ModalityEncoders.to``)."""
     enc = fitted.encoded
+    for encoders in (enc.user_encoders, enc.item_encoders):
+        if encoders is not None:
+            encoders.to(device)
     users, items = inputs_to(enc.users, device), inputs_to(enc.items, device)
     moved = model_device(fitted.model) != device or users is not enc.users or items is not enc.items
     if not moved:

@@ -66,7 +66,8 @@ def encode_row(fitted: FittedModel, frame: pd.DataFrame, items: list) -> NodeInp
 def append_user(fitted: FittedModel, row_frame: pd.DataFrame, user_id, friend_rows: np.ndarray, items: list) -> None:
     """Add one user to ``fitted`` in place, as its last row: its encoded inputs (no trained id vector:
     ``known=False``), its spectral positions from its friends' (``friend_rows``), its id and its attribute row.
-    The caller adds its friendships. The new row is encoded on the CPU and joins the inputs on their device."""
+    The caller adds its friendships. The new row is encoded by the fitted encoders, which run where the predictor
+    put them (its device), and joins the inputs on their device."""
     g = fitted.graph
     users = fitted.encoded.users
     device = model_device(fitted.model)

@@ -98,7 +98,7 @@ def prepare(config: Config, graph: SocialGraph, links: Optional[LinkData] = None
     eng = engagement_split(graph, t.val_fraction if not has_links or kind == "explicit" else 0.0, t.seed)
     if not has_links and eng is None:
         raise ValueError(f"{graph.name!r}: nothing to learn from: no friend pairs and no engagements")
-    encoded = encode_graph(graph, config.encoders, None, None if eng is None else eng.train)
+    encoded = encode_graph(graph, config.encoders, None, None if eng is None else eng.train, device=device)
     val_neg = validation_negatives(links, n, seed=t.seed + 1)
     positions = user_positions(config, links, n, val_neg, progress)
     if positions.combined is not None:
@@ -111,7 +111,7 @@ def prepare(config: Config, graph: SocialGraph, links: Optional[LinkData] = None
                          None if pref is None else pref.source, [] if pref is None else pref.targets.names)
     users = encoded.users if pref is None else pref.hide_held_column(encoded.users)
     step = _step_context(t, model, mtl, graph, encoded, links, eng, pref, kind, device)
-    batch, steps = _schedule(t, links, eng)
+    batch, steps = _schedule(t, links, eng, step.sampled)
     folds = step_folds(positions, config, links, n, val_neg, batch, steps, rng, progress, device)
     link_val = has_links and len(links.val) > 0
     eng_val = not has_links and eng is not None and len(eng.val) > 0 and model.engagement is not None
@@ -151,12 +151,16 @@ def _step_context(t: TrainConfig, model: SocialModel, mtl: MultiTaskLoss, graph:
                        list(t.num_neighbors)[:model.config.layers], device)
 
 
-def _schedule(t: TrainConfig, links: LinkData, eng: Optional[EngagementSplit]) -> tuple[int, int]:
+def _schedule(t: TrainConfig, links: LinkData, eng: Optional[EngagementSplit], sampled: bool) -> tuple[int, int]:
     """``(batch, steps)``: target friendships a step and steps an epoch."""
     if len(links.train):
-        # At least 10 steps an epoch: a step's targets leave its message-passing graph, and removing more than a
-        # tenth of the friendships makes training degrees and common-neighbour counts lower than at test time.
-        batch = int(min(t.batch_size, max(256, math.ceil(len(links.train) / 10))))
+        # A tenth of the friendships a step (at least 256): a step's targets leave its message-passing graph, and
+        # removing more makes training degrees and common-neighbour counts lower than at test time. A whole-graph
+        # step costs the same whatever its batch, so full mode takes no fewer targets a step than that: ten passes
+        # an epoch keep an epoch's cost linear in the friendships (a fixed batch made it quadratic). A sampled step
+        # costs in proportion to its batch, which ``batch_size`` caps.
+        tenth = max(256, math.ceil(len(links.train) / 10))
+        batch = int(min(t.batch_size, tenth) if sampled else tenth)
         return batch, math.ceil(len(links.train) / batch)
     # engagement-only data (e.g. MovieLens): steps cover the training engagements
     return 0, math.ceil(len(eng.train) / t.engagement_batch_size)
