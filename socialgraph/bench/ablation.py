@@ -36,7 +36,7 @@ def variants(config: Config, modalities: list[str]) -> dict[str, tuple[Config, s
         fn(c)
         return c
 
-    for conv in ("mean", "transformer", "gatv2"):
+    for conv in ("mean", "transformer", "gat", "gatv2"):
         if conv != config.model.conv:
             out[f"conv={conv}"] = (edit(lambda c: setattr(c.model, "conv", conv)), None)
     out["no-reconstruction"] = (edit(lambda c: (setattr(c.loss, "feature_reconstruction", 0.0),

@@ -142,6 +142,8 @@ def score(
     model: Path = typer.Option(..., "--model", "-m", help="Bundle folder written by `socialgraph train`."),
     pairs: Path = typer.Option(..., "--pairs", "-p", help="CSV with columns src,dst (external user ids)."),
     out: Path = typer.Option(..., "--out", "-o", help="CSV to write: src,dst,score (an existing file is replaced)."),
+    device: str = typer.Option("auto", "--device", help="Where user states and scores are computed: auto (cuda "
+                               "when available), cpu, cuda or cuda:N."),
 ) -> None:
     """Score user pairs from a CSV (calibrated probabilities).
 
@@ -157,16 +159,15 @@ def score(
     import numpy as np
     import pandas as pd
 
-    from socialgraph.bundle.calibration import Calibration
-    from socialgraph.bundle.format import load_bundle
+    from socialgraph.predictor import Predictor
 
     check_output(out, "file", overwrite=True)
     table = _read_pairs(pairs)
-    fitted = load_bundle(model)
-    rows = np.stack([_rows(fitted.graph, table[col], pairs, col) for col in ("src", "dst")], axis=1)
+    predictor = Predictor.load(model, device=device)
+    rows = np.stack([_rows(predictor.graph, table[col], pairs, col) for col in ("src", "dst")], axis=1)
     # Calibrated at training time (Platt scaling on validation pairs); a plain sigmoid for older bundles.
     result = pd.DataFrame({"src": table["src"], "dst": table["dst"],
-                           "score": Calibration.from_metrics(fitted.metrics)(fitted.link_logits(rows))})
+                           "score": predictor.calibration(predictor.link_logits(rows))})
     write_atomically(out, lambda tmp: result.to_csv(tmp, index=False))
     typer.echo(f"wrote {len(result)} scores to {out}", err=True)
 
