@@ -7,7 +7,9 @@ the graph's friendships; the slope of log(seconds) against log(friendships) is t
 With ``--full N`` the largest graph of N users then trains with the whole defaults (early stopping included), and
 its wall time, epochs and validation Hits@50 are recorded too.
 
-Writes ``OUT/dense_scaling.json``, ``.md`` and ``.png``.
+Writes ``OUT/dense_scaling.json``, ``.md`` and ``.png``; the plot and table also show ``OUT/dense_scaling_before.json``
+when it is there (the same script run on older code, e.g. from a worktree with ``PYTHONPATH``). ``--replot`` only
+redraws them from the saved JSON.
 
 Usage: .venv/bin/python benchmarks/dense_scaling.py [--users 2250 4500 9000 18000] [--mean-degree 85] [--epochs 3]
        [--full 18000] [--out benchmarks/results/speed]
@@ -20,6 +22,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -68,7 +71,7 @@ def growth_exponent(rows: list[dict]) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def report(result: dict) -> str:
+def report(result: dict, before: Optional[dict] = None) -> str:
     lines = [f"## Epoch cost on dense graphs (mean degree {result['mean_degree']})", "",
              f"Command: `{result['command']}`; code `{result['code'].get('commit', '?')[:10]}`.", "",
              "| users | friendships | seconds an epoch | setup seconds |", "|---|---|---|---|"]
@@ -76,6 +79,10 @@ def report(result: dict) -> str:
               for r in result["sizes"]]
     lines += ["", f"Growth exponent of an epoch's seconds in the friendships: **{result['growth_exponent']:.2f}** "
                   "(1 is linear)."]
+    if before:
+        lines += ["", f"Before (code `{before['code'].get('commit', '?')}`; `{before['command']}`): " +
+                  ", ".join(f"{r['seconds_per_epoch']:.1f} s an epoch at {r['users']:,} users"
+                            for r in before["sizes"]) + f"; growth exponent {before['growth_exponent']:.2f}."]
     if result.get("full"):
         f = result["full"]
         lines += ["", f"Whole default training on {f['users']:,} users ({f['friendships']:,} friendships): "
@@ -84,7 +91,7 @@ def report(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(result: dict, path: Path) -> None:
+def plot(result: dict, path: Path, before: Optional[dict] = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,10 +103,14 @@ def plot(result: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.loglog(x, y, "o-", label=f"model (slope {result['growth_exponent']:.2f})")
     ax.loglog(x, y[0] * x / x[0], "k--", lw=0.8, label="linear from the smallest")
+    if before:
+        bx = np.array([r["friendships"] for r in before["sizes"]], dtype=float)
+        ax.loglog(bx, [r["seconds_per_epoch"] for r in before["sizes"]], "s-", color="tab:red",
+                  label=f"before (slope {before['growth_exponent']:.2f})")
     ax.set_xlabel("friendships")
     ax.set_ylabel("seconds an epoch")
     ax.set_title(f"synthetic graphs, mean degree {result['mean_degree']}")
-    ax.legend()
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -113,7 +124,15 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--full", type=int, default=0, help="also train this many users with the whole defaults")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--replot", action="store_true", help="only redraw the table and plot from the saved JSON")
     args = ap.parse_args(argv)
+    old = args.out / "dense_scaling_before.json"
+    before = json.loads(old.read_text()) if old.is_file() else None
+    if args.replot:
+        result = json.loads((args.out / "dense_scaling.json").read_text())
+        (args.out / "dense_scaling.md").write_text(report(result, before))
+        plot(result, args.out / "dense_scaling.png", before)
+        return
     sizes = [epoch_seconds(n, args.mean_degree, args.epochs, args.seed) for n in args.users]
     for r in sizes:
         print(json.dumps(r))
@@ -123,9 +142,9 @@ def main(argv: list[str]) -> None:
         result["full"] = full_run(args.full, args.mean_degree, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "dense_scaling.json").write_text(json.dumps(result, indent=1) + "\n")
-    (args.out / "dense_scaling.md").write_text(report(result))
-    plot(result, args.out / "dense_scaling.png")
-    print(report(result))
+    (args.out / "dense_scaling.md").write_text(report(result, before))
+    plot(result, args.out / "dense_scaling.png", before)
+    print(report(result, before))
 
 
 if __name__ == "__main__":

@@ -34,12 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def config(device: str, epochs: int, precision: str = "fp32", dim: int | None = None):
+def config(device: str, epochs: int | None, precision: str = "fp32", dim: int | None = None):
+    """The defaults on ``device`` with ``precision``; ``epochs`` caps the default epochs (``None``: no cap)."""
     from socialgraph.bundle.config import Config
 
     cfg = Config()
     cfg.encoders.text = "tfidf"  # no model download; the same inputs on every machine
-    cfg.train.device, cfg.train.precision, cfg.train.epochs = device, precision, epochs
+    cfg.train.device, cfg.train.precision = device, precision
+    if epochs:
+        cfg.train.epochs = min(cfg.train.epochs, epochs)
     if dim:
         cfg.model.dim = dim
     return cfg
@@ -98,7 +101,7 @@ def agreement(device: str, quick: bool) -> dict:
             "bundle_scores_agree": bool(np.allclose(on_cpu, on_device, atol=1e-3))}
 
 
-def musae(device: str, quick: bool, epochs: int) -> dict:
+def musae(device: str, quick: bool, epochs: int | None) -> dict:
     from socialgraph.bench.subgraph import induced, top_users
     from socialgraph.data import load
 
@@ -148,7 +151,8 @@ def main() -> None:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--quick", action="store_true", help="small graphs and 1-2 epochs (the test suite's run)")
-    ap.add_argument("--epochs", type=int, default=100, help="epoch cap of the musae-facebook runs")
+    ap.add_argument("--epochs", type=int, default=None, help="epoch cap of the musae-facebook runs (default: the "
+                    "configuration's own)")
     ap.add_argument("--ddi-epochs", type=int, default=20)
     ap.add_argument("--parts", nargs="+", default=["agreement", "musae-facebook", "ogbl-ddi"])
     args = ap.parse_args()
