@@ -45,7 +45,7 @@ class GraphEncoder(nn.Module):
         dim: hidden size of node states (divisible by ``heads``).
         num_layers: message-passing layers.
         heads: attention heads per layer.
-        conv: ``"gatv2"``, ``"gat"``, ``"transformer"`` or ``"mean"``.
+        conv: ``"gat"`` (the configuration's default), ``"gatv2"``, ``"transformer"`` or ``"mean"``.
         dropout: dropout on attention weights and layer outputs.
         hetero: whether items are nodes with engagement edges.
     """
