@@ -171,17 +171,19 @@ def drawn_images(folder, per_class: int = 40, seed: int = 0) -> tuple[list[str],
     return paths, np.array(labels, dtype=np.float64)
 
 
-def small_bundle(folder, *, seed: int, epochs: int = 3):
-    """A bundle trained in seconds on an 800-user synthetic graph with blocked pairs (the suggestion job's tests):
-    dim 32, TF-IDF text (synthetic bios are made-up words a pretrained model cannot read), one thread."""
+def small_bundle(folder, *, seed: int = 0, epochs: int = 3, graph=None, dim: int = 32):
+    """A bundle trained in seconds, TF-IDF text (synthetic bios are made-up words a pretrained model cannot read),
+    one thread: on ``graph``, by default an 800-user synthetic graph with blocked pairs drawn with ``seed`` (the
+    suggestion job's tests)."""
     from socialgraph.synth import generate
     from socialgraph.bundle.format import save_bundle
     from socialgraph.bundle.config import Config
     from socialgraph.train.trainer import Trainer
 
     cfg = Config()
-    cfg.model.dim = 32
+    cfg.model.dim = dim
     cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = epochs, epochs, 1
     cfg.encoders.text = "tfidf"
-    graph = generate(users=800, mean_degree=12, seed=seed, blocked=0.02)
+    if graph is None:
+        graph = generate(users=800, mean_degree=12, seed=seed, blocked=0.02)
     return save_bundle(Trainer(cfg, progress=False).fit(graph), folder)

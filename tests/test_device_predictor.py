@@ -10,6 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from shipped import small_bundle
 from socialgraph.cli.main import app
 from socialgraph.jobs import read_suggestions, run_suggest_job
 from socialgraph.predictor import Predictor
@@ -18,17 +19,10 @@ from socialgraph.model.device import resolve_device
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from socialgraph.bundle.config import Config
-    from socialgraph.bundle.format import save_bundle
     from socialgraph.synth import generate
-    from socialgraph.train.trainer import Trainer
 
-    cfg = Config()
-    cfg.model.dim = 16
-    cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = 2, 2, 1
-    cfg.encoders.text = "tfidf"
-    graph = generate(users=300, mean_degree=8, seed=0)
-    return save_bundle(Trainer(cfg, progress=False).fit(graph), tmp_path_factory.mktemp("device") / "bundle")
+    return small_bundle(tmp_path_factory.mktemp("device") / "bundle", epochs=2, dim=16,
+                        graph=generate(users=300, mean_degree=8, seed=0))
 
 
 def _outputs(p: Predictor) -> dict:

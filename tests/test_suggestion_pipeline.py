@@ -6,23 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socialgraph.bundle.config import Config
-from socialgraph.bundle.format import save_bundle
 from socialgraph.jobs import read_suggestions, run_suggest_job
 from socialgraph.predictor import CandidateConfig, Predictor
-from socialgraph.train.trainer import Trainer
-from shipped import graph
+from shipped import graph, small_bundle
 
 DATASET = "twitch-engb"  # shipped with the project (MIT), 7,126 users
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    cfg = Config()
-    cfg.model.dim = 32
-    cfg.train.epochs, cfg.train.eval_every, cfg.train.threads = 2, 2, 1
-    cfg.encoders.text = "tfidf"
-    return save_bundle(Trainer(cfg, progress=False).fit(graph(DATASET)), tmp_path_factory.mktemp("m") / "b")
+    return small_bundle(tmp_path_factory.mktemp("m") / "b", epochs=2, graph=graph(DATASET))
 
 
 @pytest.fixture(scope="module")
