@@ -8,7 +8,8 @@ Each layer :math:`\\ell` updates user (and item) states with a multi-head attent
 
 with GATv2 attention :math:`\\alpha_{ij} = \\mathrm{softmax}_j\\, a^\\top \\mathrm{LeakyReLU}(W [h_i \\Vert h_j])`
 (``conv="gatv2"``), GAT's :math:`\\alpha_{ij} = \\mathrm{softmax}_j\\, \\mathrm{LeakyReLU}(a^\\top [W h_i \\Vert W h_j])`
-(``conv="gat"``: the score splits into a per-node term for each end, so no per-edge vector is formed), scaled
+(``conv="gat"``: the score splits into a per-node term for each end, so no per-edge vector is formed, and
+:class:`~socialgraph.model.sparse_gat.SparseGATConv` sums the messages as sparse-matrix products), scaled
 dot-product attention (``conv="transformer"``), or a plain mean (``conv="mean"``, the
 ablation without attention). When content items are nodes too the same layer runs heterogeneously over
 ``user-friend-user``, ``user-engages-item`` and ``item-rev_engages-user`` (PyG ``HeteroConv``, summed per node type).
@@ -21,6 +22,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, GATv2Conv, HeteroConv, SAGEConv, TransformerConv
 
+from socialgraph.model.sparse_gat import SparseGATConv
+
 FRIEND = ("user", "friend", "user")
 ENGAGES = ("user", "engages", "item")
 REV_ENGAGES = ("item", "rev_engages", "user")
@@ -30,7 +33,7 @@ def _conv(kind: str, dim: int, heads: int, dropout: float, bipartite: bool) -> n
     if kind == "gatv2":
         return GATv2Conv(dim, dim // heads, heads=heads, dropout=dropout, add_self_loops=not bipartite)
     if kind == "gat":
-        return GATConv(dim, dim // heads, heads=heads, dropout=dropout, add_self_loops=not bipartite)
+        return SparseGATConv(dim, dim // heads, heads=heads, dropout=dropout, add_self_loops=not bipartite)
     if kind == "transformer":
         return TransformerConv(dim, dim // heads, heads=heads, dropout=dropout, root_weight=True)
     if kind == "mean":
