@@ -148,7 +148,7 @@ def _step_context(t: TrainConfig, model: SocialModel, mtl: MultiTaskLoss, graph:
     sampled = t.mode == "sampled" or (t.mode == "auto" and 2 * len(links.train) > t.full_batch_max_edges)
     return StepContext(model, mtl, graph, encoded.items, links.train, known, train_adj, eng, pref, kind, sampled,
                        t.hard_negative_ratio, t.engagement_batch_size,
-                       list(t.num_neighbors)[:model.config.layers], device)
+                       list(t.num_neighbors)[:model.config.layers], t.batch_size, device)
 
 
 def _schedule(t: TrainConfig, links: LinkData, eng: Optional[EngagementSplit], sampled: bool) -> tuple[int, int]:
