@@ -397,3 +397,37 @@ def test_a_full_graph_epoch_is_ten_passes_whatever_the_batch_size(name, monkeypa
             assert max(sizes) == batch > 64 and len(sizes) == -(-len(split.train) // batch) <= 10
         else:
             assert max(sizes) == expected and len(sizes) == -(-len(split.train) // expected)
+
+
+def test_a_full_graph_step_scores_batch_size_of_the_targets_it_hides(monkeypatch):
+    """Scoring costs in proportion to the pairs while the whole-graph pass does not: a ``full`` step hides its
+    whole tenth from message passing but its link loss scores ``batch_size`` of those targets (and as many negatives),
+    drawn from the tenth; with a larger ``batch_size`` it scores them all."""
+    from socialgraph.train import step as step_module
+
+    graph = load_graph("musae-facebook-core600")
+    split = benchmark_split(graph, seed=0)
+    real = step_module._link_pairs
+    for batch_size in (64, 100_000):
+        seen = []
+
+        def spy(ctx, idx, rng):
+            p = real(ctx, idx, rng)
+            seen.append((idx, p))
+            return p
+
+        monkeypatch.setattr(step_module, "_link_pairs", spy)
+        config = from_dict(Config, {"train": {"epochs": 1, "batch_size": batch_size, "mode": "full"},
+                                    "model": {"dim": 16, "heads": 1}})
+        Trainer(config, progress=False).fit(graph, LinkData(split.train, split.val))
+        tenth = -(-len(split.train) // 10)
+        assert len(seen) == 10
+        for idx, p in seen:
+            hidden = split.train[~p.keep]
+            assert len(idx) == len(hidden) and len(idx) in (tenth, len(split.train) - 9 * tenth)
+            scored = min(batch_size, len(idx))
+            # negatives: as many, less the few duplicates a dense 600-user graph's draws leave out
+            assert p.num_targets == scored and 0.8 * scored <= len(p.pairs) - scored <= scored
+            targets = {tuple(e) for e in p.pairs[:scored]}
+            assert targets <= {tuple(e) for e in hidden}  # drawn from the pairs the step hid, none twice
+            assert len(targets) == scored

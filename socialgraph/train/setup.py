@@ -157,8 +157,9 @@ def _schedule(t: TrainConfig, links: LinkData, eng: Optional[EngagementSplit], s
         # A tenth of the friendships a step (at least 256): a step's targets leave its message-passing graph, and
         # removing more makes training degrees and common-neighbour counts lower than at test time. A whole-graph
         # step costs the same whatever its batch, so full mode takes no fewer targets a step than that: ten passes
-        # an epoch keep an epoch's cost linear in the friendships (a fixed batch made it quadratic). A sampled step
-        # costs in proportion to its batch, which ``batch_size`` caps.
+        # an epoch keep an epoch's cost linear in the friendships (a fixed batch made it quadratic); its link loss
+        # scores ``batch_size`` of them (StepContext.scored_targets). A sampled step costs in proportion to its
+        # batch, which ``batch_size`` caps.
         tenth = max(256, math.ceil(len(links.train) / 10))
         batch = int(min(t.batch_size, tenth) if sampled else tenth)
         return batch, math.ceil(len(links.train) / batch)
