@@ -38,7 +38,7 @@ def _conv(kind: str, dim: int, heads: int, dropout: float, bipartite: bool) -> n
         return TransformerConv(dim, dim // heads, heads=heads, dropout=dropout, root_weight=True)
     if kind == "mean":
         return SAGEConv(dim, dim, aggr="mean")
-    raise ValueError(f"unknown convolution {kind!r}: expected 'gatv2', 'transformer' or 'mean'")
+    raise ValueError(f"unknown convolution {kind!r}: expected 'gat', 'gatv2', 'transformer' or 'mean'")
 
 
 class GraphEncoder(nn.Module):
