@@ -75,6 +75,9 @@ class TrainConfig:
             version: torch warns then).
         precision: ``fp32``, or ``bf16``: the training steps' forward passes and losses run under
             ``torch.autocast`` with bfloat16 (on a CPU too); validation, calibration and scoring stay in fp32.
+        checkpoint_seconds: when a run keeps a resumable state (``socialgraph train`` keeps it in ``OUT.partial``
+            until the bundle is written; see ``socialgraph.train.resume``), seconds between two writes of it within
+            an epoch (0: after every step); every epoch's end writes one too. Results do not depend on it.
     """
 
     epochs: int = setting(40, ge=1)
@@ -97,6 +100,7 @@ class TrainConfig:
     autoencoder_epochs: int = setting(300, ge=1)
     device: str = "auto"
     precision: Literal["fp32", "bf16"] = "fp32"
+    checkpoint_seconds: float = setting(300.0, ge=0)
 
     def __post_init__(self) -> None:
         check_fields(self)

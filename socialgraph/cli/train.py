@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -17,6 +18,11 @@ head. With --data DIR all friend pairs train except a small validation
 slice used for early stopping. The bundle is what evaluate, score,
 suggest and explain read. --out is checked before training starts.
 
+While it trains, the run keeps its state in OUT.partial (every epoch,
+and every train.checkpoint_seconds within one); the folder goes once the
+bundle is written. A run that was killed continues from there with
+--resume and the same settings, to the result it would have reached.
+
 Examples:
 
   socialgraph train --dataset lastfm-hetrec-2k --out models/lastfm
@@ -26,6 +32,8 @@ Examples:
   socialgraph train --data my_folder --out models/small --set model.dim=32
 
   socialgraph train --data my_folder --out models/mine --device cuda:0
+
+  socialgraph train --data my_folder --out models/mine --resume
 
   socialgraph train --print-config > my.yaml
 
@@ -46,7 +54,10 @@ def train(
     device: Optional[str] = typer.Option(None, "--device", help="Override train.device: auto, cpu, cuda or "
                                          "cuda:N (bundles load on any device)."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the configuration and exit."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing bundle at --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing bundle at --out (and start "
+                                   "again over an interrupted run's OUT.partial)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run kept in OUT.partial (same "
+                                "data and settings)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     import yaml
@@ -59,18 +70,24 @@ def train(
         return
     if out is None:
         fail("--out BUNDLE is required (the folder the trained model is written to)")
+    if resume and overwrite:
+        fail("--resume and --overwrite contradict each other: --resume continues the run kept in OUT.partial, "
+             "--overwrite starts again; pass one of them")
     check_output(out, "folder", overwrite=overwrite)
+    state = _state_folder(out, resume, overwrite)
     from socialgraph.train.runtime import resolve_device
 
     resolve_device(cfg.train.device)  # a CUDA device that is not there fails before the data are read
     graph = load_graph(dataset, data)
     with progress_bars(not quiet):
-        fitted, history = _fit(cfg, graph, benchmark=dataset is not None, progress=not quiet)
+        fitted, history = _fit(cfg, graph, benchmark=dataset is not None, progress=not quiet, state=state,
+                               resume=resume)
 
     from socialgraph.bundle.format import save_bundle
 
     with writing(out):
         save_bundle(fitted, out, overwrite=overwrite, history=history)
+    shutil.rmtree(state, ignore_errors=True)
     typer.echo(json.dumps({"bundle": str(out), **fitted.metrics}, default=float))
 
 
@@ -93,8 +110,30 @@ def _config(path: Optional[Path], overrides: list[str], epochs: Optional[int], s
     return cfg
 
 
-def _fit(cfg, graph, *, benchmark: bool, progress: bool):
-    """Train on ``graph`` (the benchmark split when ``benchmark``); the fitted model and its history."""
+def _state_folder(out: Path, resume: bool, overwrite: bool) -> Path:
+    """``OUT.partial``, where the run keeps its resumable state; exits when ``--resume`` has nothing to continue,
+    or when an interrupted run is there and neither ``--resume`` nor ``--overwrite`` says what to do with it."""
+    from socialgraph.train.resume import has_state, read_progress
+
+    state = out.with_name(out.name + ".partial")
+    if state.exists() and not state.is_dir():
+        fail(f"{state} is a file; training keeps its resumable state in a folder of that name: move the file away")
+    if resume and not has_state(state):
+        fail(f"--resume: no interrupted run to continue for --out {out} ({state} holds no training state); run "
+             f"without --resume")
+    if has_state(state) and not resume:
+        if not overwrite:
+            p = read_progress(state)
+            where = f" (at epoch {p['epoch'] + 1} of {p['epochs']}, step {p['step']})" if p else ""
+            fail(f"{state} holds an interrupted training run{where}; pass --resume to continue it with the same "
+                 f"settings, or --overwrite to start again")
+        shutil.rmtree(state)
+    return state
+
+
+def _fit(cfg, graph, *, benchmark: bool, progress: bool, state: Optional[Path] = None, resume: bool = False):
+    """Train on ``graph`` (the benchmark split when ``benchmark``), keeping the run's state in ``state``; the
+    fitted model and its history."""
     from socialgraph.data.protocol import benchmark_split
     from socialgraph.train.links import LinkData
     from socialgraph.train.trainer import Trainer
@@ -103,8 +142,8 @@ def _fit(cfg, graph, *, benchmark: bool, progress: bool):
     if benchmark and graph.num_friend_pairs:
         s = benchmark_split(graph, seed=0)
         links = LinkData(s.train, s.val, s.test, s.negatives)
-    trainer = Trainer(cfg, progress=progress)
-    fitted = trainer.fit(graph, links)
+    trainer = Trainer(cfg, progress=progress, state_dir=state)
+    fitted = trainer.fit(graph, links, resume=resume)
     return fitted, trainer.history
 
 

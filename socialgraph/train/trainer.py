@@ -10,16 +10,19 @@ positions computed without its fold. The engagement, preference and reconstructi
 pass. Validation Hits@20/50/100 (against shared uniform non-edges) drives early stopping
 (:class:`~socialgraph.train.early_stopping.EarlyStopping`); on a graph without friendships, held-out engagements
 do (RMSE of ratings, Recall@20 of items). The best weights are kept, and written atomically to ``checkpoint_dir``
-when one is given. :func:`~socialgraph.train.finalise.finalise` calibrates, refits and evaluates.
+when one is given. With a ``state_dir``, the whole run's state is written there as it goes, and a killed run
+resumes from it to the same result (:mod:`socialgraph.train.resume`). :func:`~socialgraph.train.finalise.finalise`
+calibrates, refits and evaluates.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Union
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -29,6 +32,7 @@ from socialgraph.data.graph import SocialGraph
 from socialgraph.train.early_stopping import EarlyStopping
 from socialgraph.train.finalise import finalise
 from socialgraph.train.links import LinkData
+from socialgraph.train.resume import EpochCursor, load_state, run_fingerprint, save_state
 from socialgraph.train.runtime import autocast, resolve_device, torch_settings
 from socialgraph.train.setup import TrainingSetup, prepare
 from socialgraph.train.step import training_step
@@ -45,65 +49,90 @@ class Trainer:
         checkpoint_dir: write the best weights there (atomically) whenever validation improves.
         device: where to train, overriding ``train.device`` (a setting such as ``"cuda:1"`` or a ``torch.device``);
             ``None``: ``train.device``.
+        state_dir: keep the run's resumable state there (:mod:`socialgraph.train.resume`), so that
+            ``fit(..., resume=True)`` can continue it after a kill.
     """
 
     def __init__(self, config: Optional[Config] = None, progress: bool = True, log_path: Optional[Path] = None,
-                 checkpoint_dir: Optional[Path] = None, device: Union[str, torch.device, None] = None) -> None:
+                 checkpoint_dir: Optional[Path] = None, device: Union[str, torch.device, None] = None,
+                 state_dir: Optional[Path] = None) -> None:
         self.config = config or Config()
         self.device = device
         self.progress = progress
         self.log_path = Path(log_path) if log_path else None
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.state_dir = Path(state_dir) if state_dir else None
         self.history: list[dict] = []
 
-    def fit(self, graph: SocialGraph, links: Optional[LinkData] = None) -> FittedModel:
+    def fit(self, graph: SocialGraph, links: Optional[LinkData] = None, resume: bool = False) -> FittedModel:
         """Train on ``graph``. Without ``links``, all friend pairs train except a ``val_fraction`` slice.
 
         The run sets torch's thread count (``train.threads``) and deterministic algorithms, and restores both when
         it ends (:func:`~socialgraph.train.runtime.torch_settings`). The device (``device``, else ``train.device``)
         is resolved before anything else: a CUDA device that is not there fails at once
-        (:func:`~socialgraph.train.runtime.resolve_device`)."""
+        (:func:`~socialgraph.train.runtime.resolve_device`).
+
+        ``resume``: continue the run whose state is in ``state_dir`` (same configuration and data, else
+        ``ValueError`` naming what differs); it ends with the weights and metrics of the uninterrupted run.
+        """
+        if resume and self.state_dir is None:
+            raise ValueError("resume=True needs the state_dir the interrupted run kept its state in")
         device = resolve_device(self.config.train.device if self.device is None else self.device)
         with torch_settings(self.config.train.threads):
             setup = prepare(self.config, graph, links, progress=self.progress, device=device)
-            start = time.time()
-            stopping = self._run_epochs(setup, graph.name, start)
+            fingerprint = run_fingerprint(self.config, setup.links, graph.num_users)
+            point = load_state(self.state_dir, fingerprint) if resume else None
+            run = _Run(setup, EarlyStopping(self.config.train.patience), fingerprint, time.time())
+            if point is not None:
+                self.history, cursor, elapsed = point.restore(setup, run.stopping)
+                run.start -= elapsed
+            else:
+                self.history, cursor = [], EpochCursor(0)
+            self._run_epochs(run, graph.name, cursor)
             epochs = len(self.history) and self.history[-1]["epoch"]
-            return finalise(setup, stopping, epochs, self.config.train.select, start)
+            return finalise(setup, run.stopping, epochs, self.config.train.select, run.start)
 
     # ------------------------------------------------------------------ epochs
-    def _run_epochs(self, setup: TrainingSetup, name: str, start: float) -> EarlyStopping:
-        """Train until ``train.epochs`` or early stopping; validate every ``train.eval_every`` epochs and after the
-        last one (without anything to validate on, the last weights are kept)."""
-        t = self.config.train
-        stopping = EarlyStopping(t.patience)
-        bar = tqdm(range(t.epochs), desc=f"train {name}", disable=not self.progress, unit="epoch")
+    def _run_epochs(self, run: "_Run", name: str, cursor: EpochCursor) -> None:
+        """Train from ``cursor`` until ``train.epochs`` or early stopping; validate every ``train.eval_every``
+        epochs and after the last one (without anything to validate on, the last weights are kept)."""
+        t, setup, stopping = self.config.train, run.setup, run.stopping
+        if stopping.exhausted:  # the state was written after the pass that ended the run
+            return
+        bar = tqdm(range(cursor.epoch, t.epochs), desc=f"train {name}", disable=not self.progress, unit="epoch",
+                   initial=cursor.epoch, total=t.epochs)
         for epoch in bar:
-            loss = self._epoch(setup)
+            loss = self._epoch(run, cursor)
             record = {"epoch": epoch + 1, "loss": loss}
+            cursor = EpochCursor(epoch + 1)
             if not setup.link_val and not setup.eng_val:
-                self._log({**record, "seconds": round(time.time() - start, 2)})
+                self._log({**record, "seconds": round(time.time() - run.start, 2)})
                 bar.set_postfix(loss=f"{loss:.3f}")
             elif (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
                 result = validation_pass(setup, t.select)
                 record.update(result.record)
-                record["seconds"] = round(time.time() - start, 2)
+                record["seconds"] = round(time.time() - run.start, 2)
                 bar.set_postfix(loss=f"{loss:.3f}", **result.postfix)
                 self._log(record)
                 if stopping.update(result.criterion, setup.model, record):
                     self._checkpoint(stopping.best_state)
                 elif stopping.exhausted:
+                    self._save_state(run, cursor)
                     break
-        return stopping
+            self._save_state(run, cursor)
 
-    @staticmethod
-    def _epoch(setup: TrainingSetup) -> float:
-        """One pass over the training friendships (or engagements); the mean step loss."""
+    def _epoch(self, run: "_Run", cursor: EpochCursor) -> float:
+        """One pass over the training friendships (or engagements) from ``cursor`` on; the mean step loss. The
+        epoch's draws (pair permutation, step order) are made once, at its first step."""
+        setup = run.setup
         setup.model.train()
         rng, folds, batch = setup.rng, setup.folds, setup.batch
-        perm = rng.permutation(len(setup.links.train)) if folds is None else folds.perm
-        total = 0.0
-        for s in (range(setup.steps) if folds is None else rng.permutation(setup.steps)):
+        if cursor.order is None:
+            cursor.perm = rng.permutation(len(setup.links.train)) if folds is None else None
+            cursor.order = np.arange(setup.steps) if folds is None else rng.permutation(setup.steps)
+        perm = cursor.perm if folds is None else folds.perm
+        while cursor.step < setup.steps:
+            s = int(cursor.order[cursor.step])
             idx = perm[s * batch:(s + 1) * batch]
             users = setup.users if folds is None else \
                 replace(setup.users, positions=folds.positions[s % len(folds.positions)])
@@ -112,9 +141,12 @@ class Trainer:
             setup.optimizer.zero_grad()
             loss.backward()
             setup.optimizer.step()
-            total += loss.item()
+            cursor.total += loss.item()
+            cursor.step += 1
+            if cursor.step < setup.steps and time.monotonic() - run.saved >= self.config.train.checkpoint_seconds:
+                self._save_state(run, cursor)
         setup.scheduler.step()
-        return total / setup.steps
+        return cursor.total / setup.steps
 
     # ------------------------------------------------------------------ outputs
     def _log(self, record: dict) -> None:
@@ -132,6 +164,25 @@ class Trainer:
         tmp = self.checkpoint_dir / "checkpoint.safetensors.tmp"
         save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp))
         tmp.replace(self.checkpoint_dir / "checkpoint.safetensors")
+
+    def _save_state(self, run: "_Run", cursor: EpochCursor) -> None:
+        if self.state_dir is None:
+            return
+        save_state(self.state_dir, run.setup, run.stopping, self.history, cursor, time.time() - run.start,
+                   run.fingerprint)
+        run.saved = time.monotonic()
+
+
+@dataclass
+class _Run:
+    """The moving parts of one run: its setup, its early stopping, what ties its state to it, when it started
+    (moved back by the seconds an interrupted run had trained) and when its state was last written."""
+
+    setup: TrainingSetup
+    stopping: EarlyStopping
+    fingerprint: dict
+    start: float
+    saved: float = field(default_factory=time.monotonic)
 
 
 __all__ = ["Trainer"]
