@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -23,6 +24,11 @@ and every train.checkpoint_seconds within one); the folder goes once the
 bundle is written. A run that was killed continues from there with
 --resume and the same settings, to the result it would have reached.
 
+Data-parallel training: start the command with torchrun (each process
+scores its shard of every step, DDP averages the gradients, rank 0
+writes the bundle), or pass --engine ray --workers N to run N Ray Train
+workers (on the cluster RAY_ADDRESS names, if set).
+
 Examples:
 
   socialgraph train --dataset lastfm-hetrec-2k --out models/lastfm
@@ -34,6 +40,10 @@ Examples:
   socialgraph train --data my_folder --out models/mine --device cuda:0
 
   socialgraph train --data my_folder --out models/mine --resume
+
+  torchrun --nproc_per_node 2 -m socialgraph.cli.main train --data my_folder --out models/mine
+
+  socialgraph train --data my_folder --out models/mine --engine ray --workers 4
 
   socialgraph train --print-config > my.yaml
 
@@ -58,6 +68,12 @@ def train(
                                    "again over an interrupted run's OUT.partial)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run kept in OUT.partial (same "
                                 "data and settings)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process, or the torchrun group it is in) "
+                               "or ray (Ray Train workers)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Ray Train workers with --engine ray."),
+    ray_storage: Optional[str] = typer.Option(None, "--ray-storage", help="Ray Train's checkpoint storage with "
+                                              "--engine ray: a folder all nodes see, or a URI (default: a "
+                                              "temporary folder, enough on one machine)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     import yaml
@@ -73,21 +89,39 @@ def train(
     if resume and overwrite:
         fail("--resume and --overwrite contradict each other: --resume continues the run kept in OUT.partial, "
              "--overwrite starts again; pass one of them")
-    check_output(out, "folder", overwrite=overwrite)
-    state = _state_folder(out, resume, overwrite)
+    if engine not in ("local", "ray"):
+        fail(f"--engine must be local or ray, got {engine!r}")
+    from socialgraph.train.distributed import launched_by_torchrun
+
+    parallel = engine == "ray" or launched_by_torchrun()
+    if resume and parallel:
+        fail("--resume continues a single-process run; a data-parallel run (torchrun or --engine ray) starts again")
+    main_rank = int(os.environ.get("RANK", "0")) == 0 or engine == "ray"
+    if main_rank:
+        check_output(out, "folder", overwrite=overwrite)
+    state = None if parallel else _state_folder(out, resume, overwrite)
     from socialgraph.train.runtime import resolve_device
 
     resolve_device(cfg.train.device)  # a CUDA device that is not there fails before the data are read
     graph = load_graph(dataset, data)
-    with progress_bars(not quiet):
-        fitted, history = _fit(cfg, graph, benchmark=dataset is not None, progress=not quiet, state=state,
-                               resume=resume)
+    with progress_bars(not quiet and main_rank):
+        if engine == "ray":
+            from socialgraph.train.ray_engine import fit_on_ray
+
+            fitted, history = fit_on_ray(cfg, graph, _benchmark_links(graph) if dataset else None, workers,
+                                         storage=ray_storage, use_gpu=cfg.train.device.startswith("cuda"))
+        else:
+            fitted, history = _fit(cfg, graph, benchmark=dataset is not None, progress=not quiet, state=state,
+                                   resume=resume)
+    if not main_rank:
+        return  # rank 0 writes the bundle
 
     from socialgraph.bundle.format import save_bundle
 
     with writing(out):
         save_bundle(fitted, out, overwrite=overwrite, history=history)
-    shutil.rmtree(state, ignore_errors=True)
+    if state is not None:
+        shutil.rmtree(state, ignore_errors=True)
     typer.echo(json.dumps({"bundle": str(out), **fitted.metrics}, default=float))
 
 
@@ -134,17 +168,22 @@ def _state_folder(out: Path, resume: bool, overwrite: bool) -> Path:
 def _fit(cfg, graph, *, benchmark: bool, progress: bool, state: Optional[Path] = None, resume: bool = False):
     """Train on ``graph`` (the benchmark split when ``benchmark``), keeping the run's state in ``state``; the
     fitted model and its history."""
-    from socialgraph.data.protocol import benchmark_split
-    from socialgraph.train.links import LinkData
     from socialgraph.train.trainer import Trainer
 
-    links = None
-    if benchmark and graph.num_friend_pairs:
-        s = benchmark_split(graph, seed=0)
-        links = LinkData(s.train, s.val, s.test, s.negatives)
     trainer = Trainer(cfg, progress=progress, state_dir=state)
-    fitted = trainer.fit(graph, links, resume=resume)
+    fitted = trainer.fit(graph, _benchmark_links(graph) if benchmark else None, resume=resume)
     return fitted, trainer.history
+
+
+def _benchmark_links(graph):
+    """The benchmark protocol's split of ``graph``'s friendships (``None`` without any)."""
+    from socialgraph.data.protocol import benchmark_split
+    from socialgraph.train.links import LinkData
+
+    if not graph.num_friend_pairs:
+        return None
+    s = benchmark_split(graph, seed=0)
+    return LinkData(s.train, s.val, s.test, s.negatives)
 
 
 def evaluate(

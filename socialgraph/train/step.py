@@ -31,6 +31,7 @@ from socialgraph.model.heads.reconstruction import adjacency_loss
 from socialgraph.model.losses import MultiTaskLoss
 from socialgraph.model.pairwise import PairStructure, pair_structure
 from socialgraph.model.social_model import NodeInputs, SocialModel
+from socialgraph.train.distributed import Ranks
 from socialgraph.train.engagements import engagement_loss
 from socialgraph.train.sampling import sample_subgraph, training_negatives
 from socialgraph.train.targets import PreferenceTask
@@ -57,6 +58,10 @@ class StepContext:
             removes its whole fold from message passing, and scores a random ``scored_targets`` of it.
         fanouts: neighbours sampled per node and layer in sampled mode.
         device: where the model, its inputs and the step's tensors are.
+        ranks: this process's rank in a data-parallel run: it scores its shard of the step's targets and
+            negatives (:mod:`socialgraph.train.distributed`).
+        sample_rng: the generator sampled subgraphs draw from when it is not the run's (a data-parallel rank samples
+            around pairs of its own, so it must not move the generator every rank shares).
     """
 
     model: SocialModel
@@ -75,6 +80,8 @@ class StepContext:
     fanouts: list[int]
     scored_targets: int = 8192
     device: torch.device = torch.device("cpu")
+    ranks: Ranks = Ranks()
+    sample_rng: Optional[np.random.Generator] = None
 
 
 @dataclass
@@ -86,6 +93,7 @@ class _Pairs:
     pairs: np.ndarray
     num_targets: int
     structure: Optional[PairStructure]
+    weight: float = 1.0  # of the link losses: this rank's share of the step's pairs, times the ranks
 
 
 @dataclass
@@ -105,7 +113,7 @@ def training_step(ctx: StepContext, users: NodeInputs, idx: np.ndarray, rng: np.
     p = _link_pairs(ctx, idx, rng)
     eng_target, eng_mp = _engagement_batch(ctx, rng)
     if ctx.sampled and p.structure is not None:
-        s = _sampled_states(ctx, users, p, rng)
+        s = _sampled_states(ctx, users, p, rng if ctx.sample_rng is None else ctx.sample_rng)
     else:
         edges = build_edge_index(ctx.train[p.keep], ctx.graph, eng_mp if ctx.model.hetero else None, ctx.device)
         z = ctx.model(users, edges, ctx.items)
@@ -125,6 +133,10 @@ def _link_pairs(ctx: StepContext, idx: np.ndarray, rng: np.random.Generator) -> 
     target = ctx.train[scored]
     mp = adjacency_from_edges(ctx.train[keep], ctx.graph.num_users)
     neg = training_negatives(ctx.known, mp, len(target), ctx.hard_negative_ratio, rng)
+    weight, total = 1.0, len(target) + len(neg)
+    if ctx.ranks.distributed:  # every rank drew the same pairs; each scores its shard
+        target, neg = ctx.ranks.shard(target), ctx.ranks.shard(neg)
+        weight = ctx.ranks.world * (len(target) + len(neg)) / max(total, 1)
     pairs = np.r_[target, neg]
     completion = ctx.model.config.link_completion
     if not len(pairs):
@@ -134,7 +146,7 @@ def _link_pairs(ctx: StepContext, idx: np.ndarray, rng: np.random.Generator) -> 
                                    completion=completion)
     else:
         structure = pair_structure(mp, pairs, completion=completion)
-    return _Pairs(keep, mp, pairs, len(target), structure)
+    return _Pairs(keep, mp, pairs, len(target), structure, weight)
 
 
 def _engagement_batch(ctx: StepContext, rng: np.random.Generator) -> tuple[Optional[np.ndarray],
@@ -159,9 +171,9 @@ def _link_losses(ctx: StepContext, p: _Pairs, s: _States) -> dict[str, torch.Ten
     zu, t = s.z["user"], p.num_targets
     logits = ctx.model.score_links(zu, s.pair_index, p.structure.to(ctx.device), s.users)
     y = torch.cat([torch.ones(t, device=ctx.device), torch.zeros(len(p.pairs) - t, device=ctx.device)])
-    losses["link"] = F.binary_cross_entropy_with_logits(logits, y)
+    losses["link"] = F.binary_cross_entropy_with_logits(logits, y) * p.weight
     if ctx.mtl.active("adjacency_reconstruction"):
-        losses["adjacency_reconstruction"] = adjacency_loss(zu, s.pair_index[:t], s.pair_index[t:])
+        losses["adjacency_reconstruction"] = adjacency_loss(zu, s.pair_index[:t], s.pair_index[t:]) * p.weight
     return losses
 
 

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from socialgraph.bundle.config import Config
 from socialgraph.bundle.fitted import FittedModel
 from socialgraph.data.graph import SocialGraph
+from socialgraph.train.distributed import Ranks, data_parallel, local_device, process_group
 from socialgraph.train.early_stopping import EarlyStopping
 from socialgraph.train.finalise import finalise
 from socialgraph.train.links import LinkData
@@ -50,7 +51,11 @@ class Trainer:
         device: where to train, overriding ``train.device`` (a setting such as ``"cuda:1"`` or a ``torch.device``);
             ``None``: ``train.device``.
         state_dir: keep the run's resumable state there (:mod:`socialgraph.train.resume`), so that
-            ``fit(..., resume=True)`` can continue it after a kill.
+            ``fit(..., resume=True)`` can continue it after a kill (a single-process run's).
+
+    In a ``torch.distributed`` process group (started by ``torchrun``, or Ray Train's workers), every rank runs
+    ``fit`` and scores its shard of each step, DDP averages the gradients (:mod:`socialgraph.train.distributed`),
+    and only rank 0 shows progress and writes ``log_path``, ``checkpoint_dir`` and ``state_dir``.
     """
 
     def __init__(self, config: Optional[Config] = None, progress: bool = True, log_path: Optional[Path] = None,
@@ -78,11 +83,20 @@ class Trainer:
         if resume and self.state_dir is None:
             raise ValueError("resume=True needs the state_dir the interrupted run kept its state in")
         device = resolve_device(self.config.train.device if self.device is None else self.device)
-        with torch_settings(self.config.train.threads):
+        with process_group(device) as ranks, torch_settings(self.config.train.threads):
+            if resume and ranks.distributed:
+                raise ValueError("resume continues a single-process run; a data-parallel run starts again")
+            device = local_device(device, ranks)
+            if not ranks.main:
+                self.progress, self.log_path, self.checkpoint_dir, self.state_dir = False, None, None, None
             setup = prepare(self.config, graph, links, progress=self.progress, device=device)
             fingerprint = run_fingerprint(self.config, setup.links, graph.num_users)
             point = load_state(self.state_dir, fingerprint) if resume else None
             run = _Run(setup, EarlyStopping(self.config.train.patience), fingerprint, time.time())
+            if ranks.distributed:
+                setup.step.ranks = ranks
+                setup.step.sample_rng = np.random.default_rng([self.config.train.seed, ranks.rank])
+                run.parallel = data_parallel(setup.model, setup.step.mtl, device)
             if point is not None:
                 self.history, cursor, elapsed = point.restore(setup, run.stopping)
                 run.start -= elapsed
@@ -102,8 +116,10 @@ class Trainer:
         bar = tqdm(range(cursor.epoch, t.epochs), desc=f"train {name}", disable=not self.progress, unit="epoch",
                    initial=cursor.epoch, total=t.epochs)
         for epoch in bar:
+            started = time.perf_counter()
             loss = self._epoch(run, cursor)
-            record = {"epoch": epoch + 1, "loss": loss}
+            record = {"epoch": epoch + 1, "loss": loss, "steps": setup.steps,
+                      "step_seconds": round(time.perf_counter() - started, 3)}
             cursor = EpochCursor(epoch + 1)
             if not setup.link_val and not setup.eng_val:
                 self._log({**record, "seconds": round(time.time() - run.start, 2)})
@@ -123,8 +139,11 @@ class Trainer:
 
     def _epoch(self, run: "_Run", cursor: EpochCursor) -> float:
         """One pass over the training friendships (or engagements) from ``cursor`` on; the mean step loss. The
-        epoch's draws (pair permutation, step order) are made once, at its first step."""
+        epoch's draws (pair permutation, step order) are made once, at its first step. An epoch of more than a
+        few steps shows its own bar (steps a second, time left)."""
         setup = run.setup
+        bar = tqdm(total=setup.steps, initial=cursor.step, desc=f"epoch {cursor.epoch + 1}", unit="step",
+                   leave=False, disable=not self.progress or setup.steps < 20)
         setup.model.train()
         rng, folds, batch = setup.rng, setup.folds, setup.batch
         if cursor.order is None:
@@ -137,14 +156,19 @@ class Trainer:
             users = setup.users if folds is None else \
                 replace(setup.users, positions=folds.positions[s % len(folds.positions)])
             with autocast(setup.device, setup.precision):
-                loss = training_step(setup.step, users, idx, rng)
+                if run.parallel is None:
+                    loss = training_step(setup.step, users, idx, rng)
+                else:
+                    loss = run.parallel(lambda: training_step(setup.step, users, idx, rng))
             setup.optimizer.zero_grad()
             loss.backward()
             setup.optimizer.step()
-            cursor.total += loss.item()
+            cursor.total += _mean_over_ranks(loss.detach(), setup.step.ranks)
             cursor.step += 1
+            bar.update()
             if cursor.step < setup.steps and time.monotonic() - run.saved >= self.config.train.checkpoint_seconds:
                 self._save_state(run, cursor)
+        bar.close()
         setup.scheduler.step()
         return cursor.total / setup.steps
 
@@ -183,6 +207,16 @@ class _Run:
     fingerprint: dict
     start: float
     saved: float = field(default_factory=time.monotonic)
+    parallel: Optional[torch.nn.Module] = None  # DDP over the step, in a data-parallel run
+
+
+def _mean_over_ranks(loss: torch.Tensor, ranks: Ranks) -> float:
+    """The step's loss over all ranks (each rank's is its shard's, weighted to the step's mean)."""
+    if ranks.distributed:
+        loss = loss.clone()
+        torch.distributed.all_reduce(loss)
+        loss /= ranks.world
+    return loss.item()
 
 
 __all__ = ["Trainer"]
